@@ -1,0 +1,27 @@
+# hullwatch: `make setup` once, `make test`, then `make demo`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: setup test lint demo clean
+
+setup: ## venv, the package with its dev tools, and Mosquitto where it is missing
+	./scripts/install-mosquitto
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+
+test: ## lint, then every test (unit, driver, simulator, real-broker integration)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+demo: ## a private broker, the simulated chamber, the daemon, and `hullwatch watch`
+	$(BIN)/hullwatch demo
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis

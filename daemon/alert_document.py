@@ -1,0 +1,65 @@
+"""The JSON documents published on the alert and telemetry topics."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from .detector import Assessment
+
+ALERT_SCHEMA_VERSION = 1
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def alert_document(
+    assessment: Assessment, *, station: str, seq: int, kind: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """`kind` is `level_change` when the level moved, `update` for fresh estimates at a level."""
+    a = assessment
+    return {
+        "schema": ALERT_SCHEMA_VERSION,
+        "event_id": str(uuid.uuid4()),
+        "seq": seq,
+        "station": station,
+        "zone": a.zone_id,
+        "kind": kind,
+        "level": a.level.value,
+        "previous_level": a.previous_level.value,
+        "time": _iso(now),
+        "pressure_pa": round(a.pressure_pa, 2),
+        "temperature_c": round(a.temperature_c, 3),
+        "dpdt_pa_per_s": _rounded(a.dpdt_pa_per_s, 6),
+        "dpdt_stderr_pa_per_s": _rounded(a.dpdt_stderr_pa_per_s, 6),
+        "leak_rate_pa_m3_per_s": _rounded(a.leak_rate_pa_m3_per_s, 9),
+        "leak_rate_stderr_pa_m3_per_s": _rounded(a.leak_rate_stderr_pa_m3_per_s, 9),
+        "leak_rate_sccm": _rounded(a.leak_rate_sccm, 4),
+        "hole_diameter_mm": _rounded(a.hole_diameter_mm, 5),
+        "reserve_time_s": _rounded(a.reserve_time_s, 1),
+        "sensors": list(a.sensors_used),
+        "reason": a.reason,
+    }
+
+
+def telemetry_document(assessment: Assessment, *, station: str) -> dict[str, Any]:
+    a = assessment
+    return {
+        "station": station,
+        "zone": a.zone_id,
+        "time": _iso(None),
+        "pressure_pa": round(a.pressure_pa, 2),
+        "temperature_c": round(a.temperature_c, 3),
+        "dpdt_pa_per_s": _rounded(a.dpdt_pa_per_s, 6),
+        "dpdt_stderr_pa_per_s": _rounded(a.dpdt_stderr_pa_per_s, 6),
+        "level": a.level.value,
+        "window_fill": round(a.window_fill, 3),
+        "sensors": list(a.sensors_used),
+    }
+
+
+def _iso(now: datetime | None) -> str:
+    moment = now or datetime.now(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,83 @@
+"""The `hullwatch` command.
+
+Subcommands of the daemon itself are defined here. Subcommands that belong
+to other packages (the simulator's `sim` and `demo`) register through the
+`hullwatch.commands` entry-point group, so the daemon finds them without
+importing the simulator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from .exit_codes import ExitCode
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hullwatch", description="Leak detection for pressurized chambers."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the daemon")
+    run.add_argument("config", type=Path, help="configuration file (TOML)")
+    run.set_defaults(handler=_run)
+
+    check = commands.add_parser(
+        "check-config", help="validate a configuration file; exit 78 when it is invalid"
+    )
+    check.add_argument("config", type=Path, help="configuration file (TOML)")
+    check.set_defaults(handler=_check_config)
+
+    watch = commands.add_parser("watch", help="print alerts and station status from a broker")
+    watch.add_argument("--host", default="127.0.0.1")
+    watch.add_argument("--port", type=int, default=1883)
+    watch.add_argument("--prefix", default="hullwatch", help="topic prefix (default hullwatch)")
+    watch.add_argument("--station", default="+", help="one station (default: all)")
+    watch.add_argument("--username")
+    watch.add_argument("--password")
+    watch.add_argument("--json", action="store_true", help="print JSON lines")
+    watch.add_argument(
+        "--count", type=int, default=0, help="exit after this many alerts (0: run until Ctrl-C)"
+    )
+    watch.set_defaults(handler=_watch)
+
+    for entry in entry_points(group="hullwatch.commands"):
+        register = entry.load()
+        register(commands)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .service import run_service
+
+    return run_service(args.config)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from .check_config import check_config
+
+    return check_config(args.config, stream=sys.stdout)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from .watch import run_watch
+
+    return run_watch(args)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        code = handler(args)
+    except KeyboardInterrupt:
+        code = ExitCode.INTERRUPTED
+    sys.exit(int(code))

@@ -1,0 +1,107 @@
+"""Least-squares slope over a sliding time window, O(1) per sample.
+
+The window is a ring buffer of (time, value) pairs; running sums of t, y, t²,
+t·y and y² give slope and standard error without revisiting the window. Sums
+are kept about a local origin (t0, y0) so that a pressure of 10⁵ Pa with
+noise of 1 Pa does not lose its digits, and they are rebuilt from the buffer
+once per window's worth of evictions, which keeps rounding from accumulating
+while the cost stays constant per sample on average.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class LineFit:
+    slope: float  # value units per second
+    slope_stderr: float  # standard error of the slope (white-noise assumption)
+    intercept_at_last: float  # the fitted value at the newest sample's time
+    sample_count: int
+    span_s: float  # time between the oldest and the newest sample
+    residual_rms: float
+
+
+class SlidingLineFit:
+    """Samples older than `window_s` before the newest one leave the fit."""
+
+    def __init__(self, window_s: float) -> None:
+        if window_s <= 0:
+            raise ValueError("window_s must be positive")
+        self.window_s = window_s
+        self._samples: deque[tuple[float, float]] = deque()
+        self._evictions_since_rebuild = 0
+        self._reset_origin(0.0, 0.0)
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def clear(self) -> None:
+        self._samples.clear()
+        self._reset_origin(0.0, 0.0)
+
+    def add(self, t_s: float, value: float) -> None:
+        if self._samples and t_s <= self._samples[-1][0]:
+            raise ValueError(f"sample times must increase: {t_s} after {self._samples[-1][0]}")
+        if not self._samples:
+            self._reset_origin(t_s, value)
+        self._samples.append((t_s, value))
+        self._accumulate(t_s, value, +1.0)
+        horizon = t_s - self.window_s
+        while self._samples[0][0] < horizon:
+            old_t, old_value = self._samples.popleft()
+            self._accumulate(old_t, old_value, -1.0)
+            self._evictions_since_rebuild += 1
+        if self._evictions_since_rebuild >= max(len(self._samples), 64):
+            self._rebuild()
+
+    def fit(self) -> LineFit | None:
+        """The line through the window; None with fewer than three samples."""
+        n = self._n
+        if n < 3:
+            return None
+        mean_t = self._st / n
+        mean_y = self._sy / n
+        sxx = self._stt - n * mean_t * mean_t
+        if sxx <= 0.0:
+            return None
+        sxy = self._sty - n * mean_t * mean_y
+        syy = self._syy - n * mean_y * mean_y
+        slope = sxy / sxx
+        residual_ss = max(syy - slope * sxy, 0.0)
+        residual_variance = residual_ss / (n - 2)
+        newest_t = self._samples[-1][0] - self._t0
+        return LineFit(
+            slope=slope,
+            slope_stderr=math.sqrt(residual_variance / sxx),
+            intercept_at_last=self._y0 + mean_y + slope * (newest_t - mean_t),
+            sample_count=int(n),
+            span_s=self._samples[-1][0] - self._samples[0][0],
+            residual_rms=math.sqrt(residual_variance),
+        )
+
+    def _accumulate(self, t_s: float, value: float, sign: float) -> None:
+        t = t_s - self._t0
+        y = value - self._y0
+        self._n += sign
+        self._st += sign * t
+        self._sy += sign * y
+        self._stt += sign * t * t
+        self._sty += sign * t * y
+        self._syy += sign * y * y
+
+    def _rebuild(self) -> None:
+        first_t, first_value = self._samples[0]
+        self._reset_origin(first_t, first_value)
+        for t_s, value in self._samples:
+            self._accumulate(t_s, value, +1.0)
+
+    def _reset_origin(self, t0: float, y0: float) -> None:
+        self._t0 = t0
+        self._y0 = y0
+        self._n = 0.0
+        self._st = self._sy = self._stt = self._sty = self._syy = 0.0
+        self._evictions_since_rebuild = 0

@@ -1,0 +1,124 @@
+"""One task per sensor: bring the chip up, read it on a drift-free schedule, recover from faults.
+
+The k-th read is due at start + k/rate_hz, whatever the previous read cost,
+so the sample rate does not sag by the I/O time. A read that finds no new
+conversion yields nothing; a failed read is retried; repeated failures, or
+errors a retry cannot fix, send the sensor back through initialisation with
+capped exponential backoff. A faulty sensor's values never reach the detector.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import structlog
+
+from hullwatch.drivers.errors import SensorError
+from hullwatch.drivers.sensor import PressureSensor, Reading
+
+log = structlog.get_logger("hullwatch.poller")
+
+READ_FAILURES_BEFORE_REINIT = 3
+REINIT_BACKOFF_MIN_S = 0.5
+REINIT_BACKOFF_MAX_S = 30.0
+
+
+class Health(StrEnum):
+    STARTING = "starting"
+    OK = "ok"
+    DEGRADED = "degraded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    sensor_id: str
+    t_s: float  # monotonic
+    reading: Reading
+
+
+class SensorPoller:
+    def __init__(
+        self,
+        *,
+        sensor_id: str,
+        sensor: PressureSensor,
+        rate_hz: float,
+        on_sample: Callable[[Sample], None],
+        on_fault: Callable[[str], None],
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.sensor_id = sensor_id
+        self._sensor = sensor
+        self._period_s = 1.0 / rate_hz
+        self._on_sample = on_sample
+        self._on_fault = on_fault
+        self._clock = clock
+        self._sleep = sleep
+        self.health = Health.STARTING
+        self.health_reason = "not initialised yet"
+        self.samples_taken = 0
+        self.missed_slots = 0
+        self.last_sample_t_s: float | None = None
+
+    async def run(self) -> None:
+        backoff_s = REINIT_BACKOFF_MIN_S
+        while True:
+            try:
+                await self._sensor.initialise()
+            except SensorError as exc:
+                self._set_health(Health.FAILED, f"initialisation failed: {exc}")
+                await self._sleep(backoff_s)
+                backoff_s = min(backoff_s * 2.0, REINIT_BACKOFF_MAX_S)
+                continue
+            backoff_s = REINIT_BACKOFF_MIN_S
+            log.info("sensor initialised", sensor=self.sensor_id, device=self._sensor.description)
+            reason = await self._sample_until_fault()
+            self._set_health(Health.DEGRADED, reason)
+            self._on_fault(self.sensor_id)
+
+    async def _sample_until_fault(self) -> str:
+        start_s = self._clock()
+        slot = 0
+        failures = 0
+        while True:
+            slot += 1
+            delay_s = start_s + slot * self._period_s - self._clock()
+            if delay_s < 0.0:
+                # Late by whole periods (a slow bus, a busy CPU): skip those slots
+                # rather than bunching reads, and stay on the grid.
+                behind = math.ceil(-delay_s / self._period_s)
+                slot += behind
+                self.missed_slots += behind
+                delay_s += behind * self._period_s
+            await self._sleep(delay_s)
+            try:
+                reading = await self._sensor.read()
+            except SensorError as exc:
+                failures += 1
+                log.warning("sensor read failed", sensor=self.sensor_id, error=str(exc))
+                if not exc.retriable or failures >= READ_FAILURES_BEFORE_REINIT:
+                    return f"{failures} failed read(s), last: {exc}"
+                continue
+            failures = 0
+            if reading is None:
+                continue
+            t_s = self._clock()
+            self.samples_taken += 1
+            self.last_sample_t_s = t_s
+            if self.health is not Health.OK:
+                self._set_health(Health.OK, "reading")
+            self._on_sample(Sample(self.sensor_id, t_s, reading))
+
+    def _set_health(self, health: Health, reason: str) -> None:
+        if health is not self.health or reason != self.health_reason:
+            log_method = log.info if health is Health.OK else log.warning
+            log_method("sensor health", sensor=self.sensor_id, health=health.value, reason=reason)
+        self.health = health
+        self.health_reason = reason

@@ -1,0 +1,102 @@
+"""I2C transport to the hullwatch simulator over a local socket (`sim:/path/to.sock`).
+
+The daemon uses this exactly where a Raspberry Pi uses `/dev/i2c-1`; the chip
+driver above it cannot tell the difference. The socket is opened lazily and
+re-opened after a failure, so a restarted simulator looks like a device that
+came back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno as errno_codes
+import os
+
+from ..errors import BusError, BusTimeoutError
+from .sim_wire import (
+    LENGTH_HEADER_SIZE,
+    Message,
+    WireFormatError,
+    decode_response,
+    encode_request,
+    frame_length,
+)
+
+SCHEME = "sim:"
+
+
+class SimSocketBus:
+    """An `I2CBus` whose wires are a Unix socket to `hullwatch sim`."""
+
+    def __init__(self, socket_path: str, *, timeout_s: float = 1.0) -> None:
+        self._socket_path = socket_path
+        self._timeout_s = timeout_s
+        self._lock = asyncio.Lock()
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{SCHEME}{self._socket_path}"
+
+    async def write(self, address: int, data: bytes) -> None:
+        await self._transfer(address, [Message.write(address, data)])
+
+    async def write_read(self, address: int, data: bytes, read_length: int) -> bytes:
+        return await self._transfer(
+            address, [Message.write(address, data), Message.read_of(address, read_length)]
+        )
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._drop_connection()
+
+    async def _transfer(self, address: int, messages: list[Message]) -> bytes:
+        request = encode_request(messages)
+        async with self._lock:
+            try:
+                status, data = await asyncio.wait_for(self._exchange(request), self._timeout_s)
+            except TimeoutError as exc:
+                await self._drop_connection()
+                raise BusTimeoutError(
+                    f"no answer from the simulated bus within {self._timeout_s} s",
+                    bus=self.name,
+                    address=address,
+                    errno=errno_codes.ETIMEDOUT,
+                ) from exc
+            except (OSError, EOFError, asyncio.IncompleteReadError, WireFormatError) as exc:
+                await self._drop_connection()
+                raise BusError(
+                    f"simulated bus connection failed: {exc}",
+                    bus=self.name,
+                    address=address,
+                    errno=getattr(exc, "errno", None) or errno_codes.EIO,
+                ) from exc
+        if status != 0:
+            # The adapter answered but the device did not (NACK) or the bus
+            # faulted; the connection itself is fine and stays open.
+            raise BusError(
+                f"I2C transfer failed: {os.strerror(status)}",
+                bus=self.name,
+                address=address,
+                errno=status,
+            )
+        return data
+
+    async def _exchange(self, request: bytes) -> tuple[int, bytes]:
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_unix_connection(self._socket_path)
+        assert self._reader is not None
+        self._writer.write(request)
+        await self._writer.drain()
+        header = await self._reader.readexactly(LENGTH_HEADER_SIZE)
+        payload = await self._reader.readexactly(frame_length(header))
+        return decode_response(payload)
+
+    async def _drop_connection(self) -> None:
+        writer, self._reader, self._writer = self._writer, None, None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()

@@ -1,0 +1,98 @@
+"""Scenario files: the chamber, the sensors on the simulated bus, and timed events.
+
+    seed = 1                      # noise is reproducible for a given seed
+    [[zones]]
+    id = "chamber"
+    volume_m3 = 0.05
+    pressure_pa = 101325.0
+    temperature_k = 295.15
+    ambient_pressure_pa = 0.0     # outside the hole: 0 for vacuum
+    drift_k_per_s = 0.0
+    cycle_amplitude_k = 0.0
+    cycle_period_s = 5520.0
+    [[sensors]]
+    kind = "bmp388"               # or "bmp390"
+    zone = "chamber"
+    address = 0x77
+    noise = true
+    [[events]]
+    at_s = 20.0
+    zone = "chamber"
+    action = "open_hole"          # or "close_holes"
+    diameter_mm = 0.05
+    discharge_coefficient = 0.62
+
+Times are seconds after the simulator starts. The format is documented in
+hil/README.md.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ZoneSpec(_Strict):
+    id: str = Field(pattern=_ID)
+    volume_m3: float = Field(gt=0)
+    pressure_pa: float = Field(gt=0)
+    temperature_k: float = Field(gt=0)
+    ambient_pressure_pa: float = Field(default=0.0, ge=0)
+    drift_k_per_s: float = 0.0
+    cycle_amplitude_k: float = Field(default=0.0, ge=0)
+    cycle_period_s: float = Field(default=5520.0, gt=0)
+
+
+class SensorSpec(_Strict):
+    kind: Literal["bmp388", "bmp390"]
+    zone: str
+    address: int = Field(ge=0x03, le=0x77)
+    noise: bool = True
+
+
+class EventSpec(_Strict):
+    at_s: float = Field(ge=0)
+    zone: str
+    action: Literal["open_hole", "close_holes"]
+    diameter_mm: float | None = Field(default=None, gt=0)
+    discharge_coefficient: float = Field(default=0.62, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _hole_has_size(self) -> EventSpec:
+        if self.action == "open_hole" and self.diameter_mm is None:
+            raise ValueError("open_hole needs diameter_mm")
+        return self
+
+
+class Scenario(_Strict):
+    seed: int = 1
+    zones: list[ZoneSpec] = Field(min_length=1)
+    sensors: list[SensorSpec] = Field(min_length=1)
+    events: list[EventSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Scenario:
+        zone_ids = {zone.id for zone in self.zones}
+        if len(zone_ids) != len(self.zones):
+            raise ValueError("zone ids must be unique")
+        for item in [*self.sensors, *self.events]:
+            if item.zone not in zone_ids:
+                raise ValueError(f"unknown zone {item.zone!r}; zones are {sorted(zone_ids)}")
+        addresses = [sensor.address for sensor in self.sensors]
+        if len(set(addresses)) != len(addresses):
+            raise ValueError("two sensors share an I2C address on the simulated bus")
+        return self
+
+
+def load_scenario(path: Path) -> Scenario:
+    with path.open("rb") as handle:
+        return Scenario.model_validate(tomllib.load(handle))

@@ -1,0 +1,533 @@
+"""The configuration room: models, file loading, environment overrides, check-config."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from hullwatch.daemon.check_config import check_config
+from hullwatch.daemon.config import (
+    MISSING,
+    Config,
+    ConfigError,
+    ConfigProblem,
+    FileSecret,
+    LoggingSettings,
+    MqttSettings,
+    SensorSettings,
+    ZoneSettings,
+    bmp3_measurement_time_us,
+    load_config,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG_DIR = REPO / "config"
+CASES_DIR = Path(__file__).parent / "config_cases"
+HULLWATCH = Path(sys.executable).parent / "hullwatch"
+SHIPPED_CONFIGS = ["demo.toml", "testbed.toml", "hullwatch.example.toml"]
+
+MINIMAL = """\
+station = "lab"
+
+[[zones]]
+id = "chamber"
+volume_m3 = 0.05
+floor_pa = 70000
+warning_pa_per_s = 0.2
+critical_pa_per_s = 5.0
+
+[[sensors]]
+id = "bmp-a"
+zone = "chamber"
+driver = "bmp388"
+bus = "/dev/i2c-1"
+address = 0x77
+rate_hz = 25
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "hullwatch.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of(path: Path, environ: dict[str, str] | None = None) -> list[ConfigProblem]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ or {})
+    return caught.value.problems
+
+
+def by_key(problems: list[ConfigProblem]) -> dict[str, ConfigProblem]:
+    return {problem.key_path: problem for problem in problems}
+
+
+# --- shipped configurations -----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SHIPPED_CONFIGS)
+def test_shipped_configs_are_valid(name: str) -> None:
+    config = load_config(CONFIG_DIR / name, {})
+    assert config.zones
+    assert config.sensors
+
+
+def test_demo_config_describes_the_simulated_chamber() -> None:
+    config = load_config(CONFIG_DIR / "demo.toml", {})
+    assert config.station == "demo"
+    assert (config.mqtt.host, config.mqtt.port) == ("127.0.0.1", 1883)
+    (zone,) = config.zones
+    assert (zone.id, zone.volume_m3, zone.floor_pa, zone.window_s) == ("chamber", 0.05, 70000, 10)
+    assert (zone.warning_pa_per_s, zone.critical_pa_per_s) == (0.2, 5.0)
+    (sensor,) = config.sensors
+    assert sensor.id == "bmp-a"
+    assert sensor.zone == "chamber"
+    assert sensor.driver == "bmp388"
+    assert sensor.bus == "sim:/tmp/hullwatch-demo/sim.sock"
+    assert sensor.address == 0x77
+    assert sensor.rate_hz == 25
+    assert (sensor.pressure_oversampling, sensor.temperature_oversampling) == (8, 1)
+    assert (sensor.iir_coefficient, sensor.mode) == (0, "normal")
+    assert config.sensors_in("chamber") == [sensor]
+    assert config.zone("chamber") is zone
+
+
+def test_testbed_config_is_a_pi_with_a_bmp388() -> None:
+    config = load_config(CONFIG_DIR / "testbed.toml", {})
+    (sensor,) = config.sensors
+    assert (sensor.driver, sensor.bus, sensor.address) == ("bmp388", "/dev/i2c-1", 0x77)
+
+
+def test_example_documents_every_key() -> None:
+    text = (CONFIG_DIR / "hullwatch.example.toml").read_text(encoding="utf-8")
+    for model in (Config, MqttSettings, LoggingSettings, ZoneSettings, SensorSettings):
+        for key in model.model_fields:
+            if key in Config.model_fields and key != "station":
+                assert f"[{key}]" in text, key
+            else:
+                assert f"\n{key} = " in text or f"\n# {key} = " in text, key
+
+
+def test_defaults() -> None:
+    config = load_config(CONFIG_DIR / "demo.toml", {})
+    mqtt = config.mqtt
+    assert mqtt.topic_prefix == "hullwatch"
+    assert mqtt.keepalive_s == 30
+    assert mqtt.password is None
+    assert mqtt.effective_client_id("demo") == "hullwatch-demo"
+    assert MqttSettings(client_id="me").effective_client_id("demo") == "me"
+    assert (config.logging.level, config.logging.format) == ("info", "auto")
+    zone = config.zones[0]
+    assert zone.significance_sigma == 5.0
+    assert zone.release_fraction == 0.5
+    assert zone.reference_temperature_k == 293.15
+    assert config.sensors[0].timeout_s == 0.5
+
+
+def test_models_are_frozen() -> None:
+    config = load_config(CONFIG_DIR / "demo.toml", {})
+    with pytest.raises(ValidationError):
+        config.station = "other"
+
+
+# --- broken files: each case file lists the problems it must produce -------------
+
+
+def expected_problems(path: Path) -> list[tuple[str, str]]:
+    """`# expect: <key path> | <message fragment>` lines; `(file)` is the file as a whole."""
+    expected = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# expect:"):
+            key_path, _, fragment = line.removeprefix("# expect:").partition("|")
+            key_path = key_path.strip()
+            expected.append(("" if key_path == "(file)" else key_path, fragment.strip()))
+    return expected
+
+
+@pytest.mark.parametrize("case", sorted(CASES_DIR.glob("*.toml")), ids=lambda p: p.stem)
+def test_broken_file_reports_exactly_its_problems(case: Path) -> None:
+    expected = expected_problems(case)
+    assert expected, f"{case.name} has no '# expect:' line"
+    problems = problems_of(case)
+    assert sorted(p.key_path for p in problems) == sorted(key for key, _ in expected)
+    for key_path, fragment in expected:
+        messages = [p.message for p in problems if p.key_path == key_path]
+        assert any(fragment in m for m in messages), (key_path, fragment, messages)
+    assert all(p.source == str(case) for p in problems)
+
+
+def test_several_problems_are_all_reported() -> None:
+    problems = problems_of(CASES_DIR / "several_problems.toml")
+    assert len(problems) == 9
+
+
+def test_missing_key_value_is_the_missing_marker() -> None:
+    problem = by_key(problems_of(CASES_DIR / "unknown_key_zone.toml"))["zones[0].volume_m3"]
+    assert problem.value is MISSING
+    assert str(problem).endswith("zones[0].volume_m3 = (missing): required key is missing")
+
+
+def test_offending_value_is_reported() -> None:
+    problem = by_key(problems_of(CASES_DIR / "bad_address.toml"))["sensors[0].address"]
+    assert problem.value == 0x40
+    assert str(problem) == (
+        f"{CASES_DIR / 'bad_address.toml'}: sensors[0].address = 64: "
+        "a bmp388 answers only at 0x76 or 0x77, not 0x40"
+    )
+
+
+def test_syntax_error_is_one_problem_with_line_and_column() -> None:
+    (problem,) = problems_of(CASES_DIR / "syntax_error.toml")
+    assert problem.key_path == ""
+    assert "line 5, column 8" in problem.message
+
+
+def test_missing_file_is_a_problem(tmp_path: Path) -> None:
+    path = tmp_path / "absent.toml"
+    (problem,) = problems_of(path)
+    assert problem.source == str(path)
+    assert "No such file" in problem.message
+
+
+def test_directory_is_a_problem(tmp_path: Path) -> None:
+    (problem,) = problems_of(tmp_path)
+    assert "cannot read" in problem.message
+
+
+def test_config_error_message_lists_problems() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(CASES_DIR / "port_out_of_range.toml", {})
+    assert "1 configuration problem:" in str(caught.value)
+    assert "mqtt.port = 70000" in str(caught.value)
+
+
+# --- single-table checks -----------------------------------------------------------
+
+
+def test_bmp3_measurement_time_matches_the_datasheet_formula() -> None:
+    assert bmp3_measurement_time_us(1, 1) == 234 + 392 + 2020 + 163 + 2020
+    assert bmp3_measurement_time_us(8, 1) == 18969
+    assert bmp3_measurement_time_us(32, 32) == 234 + 392 + 64640 + 163 + 64640
+
+
+def sensor(**changes: object) -> dict[str, object]:
+    fields: dict[str, object] = {
+        "id": "s",
+        "zone": "z",
+        "driver": "bmp390",
+        "bus": "/dev/i2c-1",
+        "address": 0x76,
+        "rate_hz": 25,
+    }
+    fields.update(changes)
+    return fields
+
+
+def test_rate_limit_is_the_measurement_time() -> None:
+    # x8/x1 takes 18.969 ms: 52.7 Hz fits, 52.8 Hz does not.
+    SensorSettings.model_validate(sensor(rate_hz=52.7))
+    with pytest.raises(ValidationError, match=r"18\.969 ms .* use rate_hz <= 52\.7"):
+        SensorSettings.model_validate(sensor(rate_hz=52.8))
+    SensorSettings.model_validate(sensor(rate_hz=200, pressure_oversampling=1))
+
+
+@pytest.mark.parametrize("address", [0x76, 0x77, "0x77", "118"])
+def test_address_accepts_ints_and_integer_strings(address: object) -> None:
+    assert SensorSettings.model_validate(sensor(address=address)).address in {0x76, 0x77}
+
+
+def test_choices_ignore_case() -> None:
+    settings = SensorSettings.model_validate(sensor(driver="BMP390", mode="Forced"))
+    assert (settings.driver, settings.mode) == ("bmp390", "forced")
+
+
+@pytest.mark.parametrize("bus", ["/dev/i2c-0", "/dev/i2c-12", "sim:/run/hullwatch/sim.sock"])
+def test_good_bus_specs(bus: str) -> None:
+    assert SensorSettings.model_validate(sensor(bus=bus)).bus == bus
+
+
+@pytest.mark.parametrize("bus", ["", "/dev/i2c-", "/dev/i2c-01", "/dev/spidev0.0", "sim:", "sim:/"])
+def test_bad_bus_specs(bus: str) -> None:
+    with pytest.raises(ValidationError, match="expected /dev/i2c-<n>"):
+        SensorSettings.model_validate(sensor(bus=bus))
+
+
+@pytest.mark.parametrize("prefix", ["", "a/+/b", "a/#", "/a", "a/", "a//b"])
+def test_bad_topic_prefixes(prefix: str) -> None:
+    with pytest.raises(ValidationError):
+        MqttSettings(topic_prefix=prefix)
+
+
+def test_topic_prefix_may_have_levels() -> None:
+    assert MqttSettings(topic_prefix="site/lab").topic_prefix == "site/lab"
+
+
+def test_config_built_directly_runs_the_checks_across_tables() -> None:
+    data = {
+        "station": "lab",
+        "zones": [{"id": "z", "volume_m3": 1, "floor_pa": 1, "warning_pa_per_s": 1,
+                   "critical_pa_per_s": 2}],
+        "sensors": [sensor(zone="nowhere")],
+    }  # fmt: skip
+    with pytest.raises(ValidationError, match=r"sensors\[0\]\.zone: no zone has this id"):
+        Config.model_validate(data)
+
+
+# --- MQTT files --------------------------------------------------------------------
+
+
+def test_password_file_is_read_and_stripped(tmp_path: Path) -> None:
+    (tmp_path / "mqtt.secret").write_text("hunter2\n", encoding="utf-8")
+    path = write(tmp_path, MINIMAL + '[mqtt]\npassword_file = "mqtt.secret"\n')
+    mqtt = load_config(path, {}).mqtt
+    assert isinstance(mqtt.password, FileSecret)
+    assert mqtt.password.get_secret_value() == "hunter2"
+    assert mqtt.password_file == tmp_path / "mqtt.secret"  # relative to the config file
+    assert "hunter2" not in repr(mqtt)
+
+
+def test_password_and_password_file_are_exclusive(tmp_path: Path) -> None:
+    (tmp_path / "mqtt.secret").write_text("hunter2\n", encoding="utf-8")
+    mqtt = '[mqtt]\npassword = "x"\npassword_file = "mqtt.secret"\n'
+    problems = by_key(problems_of(write(tmp_path, MINIMAL + mqtt)))
+    assert list(problems) == ["mqtt.password_file"]
+    assert "not both" in problems["mqtt.password_file"].message
+
+
+def test_empty_password_file_is_a_problem(tmp_path: Path) -> None:
+    (tmp_path / "mqtt.secret").write_text("\n", encoding="utf-8")
+    path = write(tmp_path, MINIMAL + '[mqtt]\npassword_file = "mqtt.secret"\n')
+    (problem,) = problems_of(path)
+    assert (problem.key_path, problem.message) == (
+        "mqtt.password_file",
+        f"{tmp_path / 'mqtt.secret'} is empty",
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_password_file_is_a_problem(tmp_path: Path) -> None:
+    secret = tmp_path / "mqtt.secret"
+    secret.write_text("hunter2\n", encoding="utf-8")
+    secret.chmod(0)
+    path = write(tmp_path, MINIMAL + '[mqtt]\npassword_file = "mqtt.secret"\n')
+    (problem,) = problems_of(path)
+    assert "Permission denied" in problem.message
+
+
+def test_password_file_that_is_a_directory_is_a_problem(tmp_path: Path) -> None:
+    (tmp_path / "secrets").mkdir()
+    path = write(tmp_path, MINIMAL + '[mqtt]\npassword_file = "secrets"\n')
+    (problem,) = problems_of(path)
+    assert problem.key_path == "mqtt.password_file"
+    assert problem.message == f"{tmp_path / 'secrets'} is not a file"
+
+
+def test_tls_files(tmp_path: Path) -> None:
+    for name in ("ca.crt", "client.crt", "client.key"):
+        (tmp_path / name).write_text("-----BEGIN-----\n", encoding="utf-8")
+    tls = '[mqtt]\ntls_ca_file = "ca.crt"\ntls_cert_file = "client.crt"\n'
+    problem = by_key(problems_of(write(tmp_path, MINIMAL + tls)))["mqtt.tls_key_file"]
+    assert problem.value is MISSING
+    assert "tls_key_file must be set too" in problem.message
+
+    mqtt = load_config(write(tmp_path, MINIMAL + tls + 'tls_key_file = "client.key"\n'), {}).mqtt
+    assert mqtt.tls_key_file == tmp_path / "client.key"
+
+    key_only = '[mqtt]\ntls_key_file = "client.key"\n'
+    problem = by_key(problems_of(write(tmp_path, MINIMAL + key_only)))["mqtt.tls_key_file"]
+    assert "needs tls_cert_file" in problem.message
+
+    absent_ca = '[mqtt]\ntls_ca_file = "nope.crt"\n'
+    problem = by_key(problems_of(write(tmp_path, MINIMAL + absent_ca)))["mqtt.tls_ca_file"]
+    assert problem.message == f"no such file: {tmp_path / 'nope.crt'}"
+
+
+# --- environment overrides ----------------------------------------------------------
+
+
+def test_env_overrides_port_and_password() -> None:
+    environ = {"HULLWATCH_MQTT__PORT": "18830", "HULLWATCH_MQTT__PASSWORD": "s3cret"}
+    config = load_config(CONFIG_DIR / "demo.toml", environ)
+    assert config.mqtt.port == 18830
+    assert config.mqtt.password is not None
+    assert config.mqtt.password.get_secret_value() == "s3cret"
+
+
+def test_env_overrides_station_and_coerces_strings() -> None:
+    environ = {
+        "HULLWATCH_STATION": "lab-2",
+        "HULLWATCH_MQTT__TLS_VERIFY_HOSTNAME": "false",
+        "HULLWATCH_LOGGING__LEVEL": "DEBUG",
+        "HULLWATCH_ZONES__CHAMBER__WINDOW_S": "60",
+        "HULLWATCH_SENSORS__0__PRESSURE_OVERSAMPLING": "4",
+        "HULLWATCH_SENSORS__0__ADDRESS": "0x76",
+    }
+    config = load_config(CONFIG_DIR / "demo.toml", environ)
+    assert config.station == "lab-2"
+    assert config.mqtt.tls_verify_hostname is False
+    assert config.logging.level == "debug"
+    assert config.zones[0].window_s == 60
+    assert config.sensors[0].pressure_oversampling == 4
+    assert config.sensors[0].address == 0x76
+
+
+def test_env_overrides_sensor_bus_by_index() -> None:
+    config = load_config(CONFIG_DIR / "demo.toml", {"HULLWATCH_SENSORS__0__BUS": "/dev/i2c-3"})
+    assert config.sensors[0].bus == "/dev/i2c-3"
+
+
+@pytest.mark.parametrize("selector", ["BMP_A", "bmp-a", "Bmp_A"])
+def test_env_overrides_sensor_bus_by_id(selector: str) -> None:
+    environ = {f"HULLWATCH_SENSORS__{selector}__bus": "/dev/i2c-3"}
+    config = load_config(CONFIG_DIR / "demo.toml", environ)
+    assert config.sensors[0].bus == "/dev/i2c-3"
+
+
+def test_env_unknown_key_is_a_problem_naming_the_variable() -> None:
+    (problem,) = problems_of(CONFIG_DIR / "demo.toml", {"HULLWATCH_MQTT__PROT": "1884"})
+    assert problem.source == "HULLWATCH_MQTT__PROT"
+    assert (problem.key_path, problem.value) == ("mqtt.prot", "1884")
+    assert problem.message == "unknown key 'prot'"
+
+
+@pytest.mark.parametrize(
+    ("variable", "key_path", "fragment"),
+    [
+        ("HULLWATCH_BROKER__HOST", "broker.host", "unknown section 'broker'"),
+        ("HULLWATCH_SENSORS__3__BUS", "sensors[3].bus", "no element at index 3: the file has 1"),
+        ("HULLWATCH_SENSORS__BMP_Z__BUS", "sensors[bmp_z].bus", "no element with id 'BMP_Z'"),
+        ("HULLWATCH_SENSORS__BMP_A__BAUD", "sensors[0].baud", "unknown key 'baud'"),
+        ("HULLWATCH_SENSORS__BUS", "sensors", "__<INDEX or ID>__<KEY>"),
+        ("HULLWATCH_MQTT__TLS__CA", "mqtt", "__<KEY>"),
+        ("HULLWATCH_STATION__ID", "station", "single value"),
+    ],
+)
+def test_env_overrides_that_do_not_resolve(variable: str, key_path: str, fragment: str) -> None:
+    (problem,) = problems_of(CONFIG_DIR / "demo.toml", {variable: "x"})
+    assert (problem.source, problem.key_path) == (variable, key_path)
+    assert fragment in problem.message
+
+
+def test_env_value_that_fails_validation_names_the_variable() -> None:
+    environ = {"HULLWATCH_MQTT__PORT": "99999", "HULLWATCH_MQTT__PASSWORD": "12"}
+    environ["HULLWATCH_MQTT__PASSWORD_FILE"] = "/etc/hostname"
+    problems = by_key(problems_of(CONFIG_DIR / "demo.toml", environ))
+    assert problems["mqtt.port"].source == "HULLWATCH_MQTT__PORT"
+    assert problems["mqtt.port"].value == "99999"
+    assert problems["mqtt.password_file"].source == "HULLWATCH_MQTT__PASSWORD_FILE"
+
+
+def test_env_override_feeds_the_checks_across_tables(tmp_path: Path) -> None:
+    second = MINIMAL.split("[[sensors]]")[1].replace("bmp-a", "bmp-b").replace("0x77", "0x76")
+    path = write(tmp_path, MINIMAL + "[[sensors]]" + second)
+    (problem,) = problems_of(path, {"HULLWATCH_SENSORS__BMP_B__ADDRESS": "0x77"})
+    assert (problem.key_path, problem.source) == (
+        "sensors[1].address",
+        "HULLWATCH_SENSORS__BMP_B__ADDRESS",
+    )
+
+
+def test_env_same_key_twice_is_a_problem() -> None:
+    environ = {
+        "HULLWATCH_SENSORS__0__BUS": "/dev/i2c-2",
+        "HULLWATCH_SENSORS__BMP_A__BUS": "/dev/i2c-3",
+    }
+    (problem,) = problems_of(CONFIG_DIR / "demo.toml", environ)
+    assert problem.source == "HULLWATCH_SENSORS__BMP_A__BUS"
+    assert "already set by HULLWATCH_SENSORS__0__BUS" in problem.message
+
+
+def test_env_password_is_not_echoed() -> None:
+    environ = {
+        "HULLWATCH_MQTT__PASSWORD": "s3cret",
+        "HULLWATCH_MQTT__PASSWORD_FILE": "/etc/hostname",
+    }
+    out = io.StringIO()
+    check_config(CONFIG_DIR / "demo.toml", stream=out, environ=environ)
+    assert "s3cret" not in out.getvalue()
+
+
+def test_env_non_overrides_are_ignored() -> None:
+    environ = {
+        "HULLWATCH_CONFIG": "/etc/hullwatch/hullwatch.toml",
+        "HULLWATCH_MQTT": "x",
+        "hullwatch_mqtt__port": "1",
+        "MQTT__PORT": "1",
+        "PATH": "/usr/bin",
+    }
+    assert load_config(CONFIG_DIR / "demo.toml", environ).mqtt.port == 1883
+
+
+def test_environ_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HULLWATCH_MQTT__PORT", "18831")
+    assert load_config(CONFIG_DIR / "demo.toml").mqtt.port == 18831
+
+
+# --- check_config ---------------------------------------------------------------------
+
+
+def test_check_config_summary_on_success() -> None:
+    out = io.StringIO()
+    assert check_config(CONFIG_DIR / "demo.toml", stream=out, environ={}) == 0
+    assert out.getvalue() == (f"{CONFIG_DIR / 'demo.toml'}: ok: station 'demo', 1 zone, 1 sensor\n")
+
+
+def test_check_config_lists_every_problem_and_a_count() -> None:
+    path = CASES_DIR / "unknown_key_zone.toml"
+    out = io.StringIO()
+    assert check_config(path, stream=out, environ={}) == 78
+    assert out.getvalue().splitlines() == [
+        f"{path}: zones[0].volume_m3 = (missing): required key is missing",
+        f"{path}: zones[0].volume = 0.05: unknown key; did you mean 'volume_m3'?",
+        f"2 problems in {path}",
+    ]
+
+
+# --- the hullwatch command -------------------------------------------------------------
+
+
+def run_check_config(path: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HULLWATCH_")}
+    env.update(extra_env)
+    return subprocess.run(
+        [str(HULLWATCH), "check-config", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("name", SHIPPED_CONFIGS)
+def test_command_accepts_shipped_configs(name: str) -> None:
+    result = run_check_config(CONFIG_DIR / name)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ": ok: station" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("case", "key_path"),
+    [
+        ("bad_address.toml", "sensors[0].address"),
+        ("port_out_of_range.toml", "mqtt.port"),
+        ("several_problems.toml", "sensors[1].zone"),
+        ("syntax_error.toml", "line 5, column 8"),
+    ],
+)
+def test_command_rejects_broken_configs(case: str, key_path: str) -> None:
+    result = run_check_config(CASES_DIR / case)
+    assert result.returncode == 78, result.stdout + result.stderr
+    assert key_path in result.stdout
+
+
+def test_command_names_the_environment_variable() -> None:
+    result = run_check_config(CONFIG_DIR / "demo.toml", HULLWATCH_MQTT__PORT="0")
+    assert result.returncode == 78, result.stdout + result.stderr
+    assert "HULLWATCH_MQTT__PORT: mqtt.port = '0':" in result.stdout

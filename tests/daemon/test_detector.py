@@ -1,0 +1,194 @@
+"""The zone detector: leaks raise levels, temperature does not, levels do not flap."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from hullwatch.daemon.detector import ZoneDetector, ZoneParameters
+from hullwatch.daemon.levels import Level, LevelPolicy
+from hullwatch.daemon.physics import R_AIR_J_PER_KG_K, orifice_mass_flow_kg_per_s
+
+RATE_HZ = 25.0
+P0_PA = 101_325.0
+T0_K = 295.15
+
+
+def _zone(**overrides: float) -> ZoneDetector:
+    policy = LevelPolicy(
+        warning_pa_per_s=overrides.pop("warning", 0.2),
+        critical_pa_per_s=overrides.pop("critical", 5.0),
+        significance_sigma=5.0,
+        release_fraction=overrides.pop("release", 0.5),
+    )
+    parameters = {
+        "zone_id": "chamber",
+        "volume_m3": 0.05,
+        "floor_pa": 70_000.0,
+        "window_s": 10.0,
+        "min_window_fill": 0.5,
+        "discharge_coefficient": 0.62,
+        "ambient_pressure_pa": 0.0,
+        "reference_temperature_k": 293.15,
+        "policy": policy,
+    }
+    parameters.update(overrides)
+    return ZoneDetector(ZoneParameters(**parameters))  # type: ignore[arg-type]
+
+
+def _feed(detector: ZoneDetector, seconds: float, pressure_at, temperature_k_at, sigma_pa, rng):
+    levels = []
+    assessment = None
+    for k in range(int(seconds * RATE_HZ)):
+        t = k / RATE_HZ
+        pressure = pressure_at(t) + rng.gauss(0.0, sigma_pa)
+        detector.add_sample("s1", t, pressure, temperature_k_at(t) - 273.15)
+        assessment = detector.assess()
+        if assessment is not None and assessment.level_changed:
+            levels.append((t, assessment.level))
+    return levels, assessment
+
+
+def test_known_leak_rate_is_estimated_within_its_standard_error() -> None:
+    detector = _zone()
+    rng = random.Random(11)
+    true_dpdt = -0.5
+    _, assessment = _feed(detector, 30.0, lambda t: P0_PA + true_dpdt * t, lambda t: T0_K, 2.3, rng)
+    assert assessment is not None
+    assert abs(assessment.dpdt_pa_per_s - true_dpdt) < 4 * assessment.dpdt_stderr_pa_per_s
+    assert assessment.level is Level.WARNING
+    assert abs(assessment.leak_rate_pa_m3_per_s - 0.05 * 0.5) < (
+        4 * assessment.leak_rate_stderr_pa_m3_per_s
+    )
+
+
+def test_sealed_chamber_with_thermal_drift_raises_no_alarm() -> None:
+    """±0.3 K over 10 min moves raw pressure by ±1 Pa/s, five times the warning rate."""
+    detector = _zone()
+    rng = random.Random(5)
+
+    def temperature_k(t: float) -> float:
+        return T0_K + 0.3 * math.sin(2 * math.pi * t / 600.0)
+
+    def pressure_pa(t: float) -> float:  # sealed: P/T constant
+        return P0_PA * temperature_k(t) / T0_K
+
+    raw_peak_rate = P0_PA / T0_K * 0.3 * 2 * math.pi / 600.0
+    assert raw_peak_rate > 5 * 0.2
+    levels, assessment = _feed(detector, 600.0, pressure_pa, temperature_k, 2.3, rng)
+    assert levels == []
+    assert assessment is not None
+    assert assessment.level is Level.OK
+
+
+def test_uncompensated_fit_would_have_alarmed() -> None:
+    """The same drift with the temperature held at its mean: the detector must see it.
+    This guards the previous test against passing for the wrong reason."""
+    detector = _zone()
+    rng = random.Random(5)
+
+    def pressure_pa(t: float) -> float:
+        return P0_PA * (T0_K + 0.3 * math.sin(2 * math.pi * t / 600.0)) / T0_K
+
+    levels, _ = _feed(detector, 600.0, pressure_pa, lambda t: T0_K, 2.3, rng)
+    assert Level.WARNING in {level for _, level in levels}
+
+
+def test_levels_escalate_and_release_in_order() -> None:
+    detector = _zone()
+    rng = random.Random(2)
+
+    def pressure_pa(t: float) -> float:
+        if t < 20:
+            return P0_PA
+        if t < 50:
+            return P0_PA - 1.0 * (t - 20)
+        if t < 80:
+            return P0_PA - 30.0 - 10.0 * (t - 50)
+        return P0_PA - 330.0  # patched
+
+    levels, _ = _feed(detector, 120.0, pressure_pa, lambda t: T0_K, 2.3, rng)
+    # After the patch the windowed rate falls through the warning band on its way to zero.
+    assert [level for _, level in levels] == [
+        Level.WARNING,
+        Level.CRITICAL,
+        Level.WARNING,
+        Level.OK,
+    ]
+    warning_t, critical_t, _, ok_t = (t for t, _ in levels)
+    assert 20 < warning_t < 25
+    assert 50 < critical_t < 55
+    assert 80 < ok_t < 91
+
+
+def test_hysteresis_holds_a_level_between_release_and_threshold() -> None:
+    policy = LevelPolicy(
+        warning_pa_per_s=0.2, critical_pa_per_s=5.0, significance_sigma=5.0, release_fraction=0.5
+    )
+    stderr = 0.01
+    assert policy.next_level(Level.OK, 0.15, stderr) is Level.OK
+    assert policy.next_level(Level.WARNING, 0.15, stderr) is Level.WARNING
+    assert policy.next_level(Level.WARNING, 0.09, stderr) is Level.OK
+    assert policy.next_level(Level.CRITICAL, 4.0, stderr) is Level.CRITICAL
+    assert policy.next_level(Level.CRITICAL, 2.0, stderr) is Level.WARNING
+    # A fast but insignificant fall raises nothing.
+    assert policy.next_level(Level.OK, 0.3, 0.1) is Level.OK
+
+
+@pytest.mark.parametrize(("release_fraction", "flaps"), [(0.5, False), (0.999, True)])
+def test_rate_hovering_at_the_threshold_does_not_flap(release_fraction: float, flaps: bool) -> None:
+    """A fall at exactly the warning rate, estimated to ±5 %: with the hysteresis band
+    the level is raised once and held; without it (release at 99.9 %) it flaps."""
+    detector = _zone(release=release_fraction)
+    rng = random.Random(9)
+    levels, _ = _feed(detector, 300.0, lambda t: P0_PA - 0.2 * t, lambda t: T0_K, 0.5, rng)
+    assert (len(levels) > 2) is flaps
+    if not flaps:
+        assert [level for _, level in levels] == [Level.WARNING]
+
+
+def test_no_judgement_before_the_window_is_half_full() -> None:
+    detector = _zone()
+    rng = random.Random(4)
+    levels, _ = _feed(detector, 4.9, lambda t: P0_PA - 50.0 * t, lambda t: T0_K, 2.3, rng)
+    assert levels == []
+
+
+def test_hole_diameter_and_reserve_time_from_a_choked_leak() -> None:
+    """Feed the dP/dt a 0.1 mm hole makes in 50 L; get 0.1 mm back."""
+    diameter_m = 1e-4
+    mass_flow = orifice_mass_flow_kg_per_s(
+        upstream_pa=P0_PA,
+        downstream_pa=0.0,
+        temperature_k=T0_K,
+        area_m2=math.pi * diameter_m**2 / 4,
+        discharge_coefficient=0.62,
+    )
+    dpdt = -mass_flow * R_AIR_J_PER_KG_K * T0_K / 0.05
+    detector = _zone()
+    for k in range(int(20 * RATE_HZ)):
+        t = k / RATE_HZ
+        detector.add_sample("s1", t, P0_PA + dpdt * t, T0_K - 273.15)
+    assessment = detector.assess()
+    assert assessment is not None
+    assert assessment.hole_diameter_mm == pytest.approx(0.1, rel=0.01)
+    tau_s = (P0_PA + dpdt * 20) / -dpdt
+    assert assessment.reserve_time_s == pytest.approx(
+        tau_s * math.log((P0_PA + dpdt * 20) / 70_000.0), rel=0.01
+    )
+
+
+def test_two_sensors_combine_by_inverse_variance() -> None:
+    detector = _zone()
+    rng = random.Random(1)
+    for k in range(int(20 * RATE_HZ)):
+        t = k / RATE_HZ
+        detector.add_sample("quiet", t, P0_PA - 0.5 * t + rng.gauss(0, 1.0), 22.0)
+        detector.add_sample("noisy", t + 0.001, P0_PA + 8.0 - 0.5 * t + rng.gauss(0, 6.0), 22.0)
+    assessment = detector.assess()
+    assert assessment is not None
+    assert set(assessment.sensors_used) == {"quiet", "noisy"}
+    # The sensors' 8 Pa offset does not enter the slope: each has its own fit.
+    assert assessment.dpdt_pa_per_s == pytest.approx(-0.5, abs=0.05)
