@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: setup test lint demo clean
+.PHONY: setup test lint bench demo clean
 
 setup: ## venv, the package with its dev tools, and Mosquitto where it is missing
 	./scripts/install-mosquitto
@@ -11,14 +11,16 @@ setup: ## venv, the package with its dev tools, and Mosquitto where it is missin
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
 
-test: ## lint, then every test (unit, driver, simulator, real-broker integration)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: lint ## lint and type-check, then every test (unit, driver, simulator, real broker)
 	$(BIN)/pytest
 
-lint:
+lint: ## ruff (lint and format) and mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	./scripts/typecheck
+
+bench: ## detector cost per sample and memory per window (numbers go in docs/)
+	$(BIN)/python bench/detector_cost.py
 
 demo: ## a private broker, the simulated chamber, the daemon, and `hullwatch watch`
 	$(BIN)/hullwatch demo

@@ -55,7 +55,7 @@ def orifice_mass_flow_kg_per_s(
     ratio = downstream_pa / upstream_pa
     scale = discharge_coefficient * area_m2 * upstream_pa
     if ratio <= critical_pressure_ratio(gamma):
-        choke = (2.0 / (gamma + 1.0)) ** ((gamma + 1.0) / (2.0 * (gamma - 1.0)))
+        choke: float = (2.0 / (gamma + 1.0)) ** ((gamma + 1.0) / (2.0 * (gamma - 1.0)))
         return scale * math.sqrt(gamma / (r_specific * temperature_k)) * choke
     flow_function = ratio ** (2.0 / gamma) - ratio ** ((gamma + 1.0) / gamma)
     return scale * math.sqrt(

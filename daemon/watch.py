@@ -57,7 +57,7 @@ async def _watch(args: argparse.Namespace, out: TextIO) -> int:
             await client.subscribe(f"{base}/zones/+/alert", qos=1)
             async for message in client.messages:
                 topic = str(message.topic)
-                payload = bytes(message.payload or b"")  # type: ignore[arg-type]
+                payload = message.payload if isinstance(message.payload, bytes) else b""
                 if topic.endswith("/status"):
                     _print_status(topic, payload, args.json, out)
                     continue

@@ -84,9 +84,9 @@ class Scenario(_Strict):
         zone_ids = {zone.id for zone in self.zones}
         if len(zone_ids) != len(self.zones):
             raise ValueError("zone ids must be unique")
-        for item in [*self.sensors, *self.events]:
-            if item.zone not in zone_ids:
-                raise ValueError(f"unknown zone {item.zone!r}; zones are {sorted(zone_ids)}")
+        for zone in [sensor.zone for sensor in self.sensors] + [e.zone for e in self.events]:
+            if zone not in zone_ids:
+                raise ValueError(f"unknown zone {zone!r}; zones are {sorted(zone_ids)}")
         addresses = [sensor.address for sensor in self.sensors]
         if len(set(addresses)) != len(addresses):
             raise ValueError("two sensors share an I2C address on the simulated bus")
