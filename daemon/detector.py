@@ -17,9 +17,13 @@ from dataclasses import dataclass
 
 from .levels import Level, LevelPolicy
 from .linear_fit import SlidingLineFit
-from .physics import R_AIR_J_PER_KG_K, hole_diameter_m, pv_flow_to_sccm, reserve_time_s
-
-KELVIN_AT_0_C = 273.15
+from .physics import (
+    KELVIN_AT_0_C,
+    R_AIR_J_PER_KG_K,
+    hole_diameter_m,
+    pv_flow_to_sccm,
+    reserve_time_s,
+)
 
 
 @dataclass(frozen=True, slots=True)

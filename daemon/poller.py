@@ -77,11 +77,19 @@ class SensorPoller:
                 await self._sleep(backoff_s)
                 backoff_s = min(backoff_s * 2.0, REINIT_BACKOFF_MAX_S)
                 continue
-            backoff_s = REINIT_BACKOFF_MIN_S
             log.info("sensor initialised", sensor=self.sensor_id, device=self._sensor.description)
+            samples_before = self.samples_taken
             reason = await self._sample_until_fault()
             self._set_health(Health.DEGRADED, reason)
             self._on_fault(self.sensor_id)
+            if self.samples_taken > samples_before:
+                # It worked for a while: a passing fault, so retry at once.
+                backoff_s = REINIT_BACKOFF_MIN_S
+            else:
+                # It comes up but never yields a sample (a chamber below the
+                # sensor's range, say): do not reset the chip several times a second.
+                await self._sleep(backoff_s)
+                backoff_s = min(backoff_s * 2.0, REINIT_BACKOFF_MAX_S)
 
     async def _sample_until_fault(self) -> str:
         start_s = self._clock()

@@ -22,6 +22,8 @@ from .i2c_bus import I2CTransferError, SimulatedI2CBus
 
 log = structlog.get_logger("hullwatch.sim")
 
+CLOSE_TIMEOUT_S = 2.0
+
 
 class BusServer:
     """One bus, any number of clients; transfers run one at a time, as on a wire."""
@@ -30,6 +32,8 @@ class BusServer:
         self._bus = bus
         self._socket_path = socket_path
         self._server: asyncio.Server | None = None
+        self._clients: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         self._socket_path.parent.mkdir(parents=True, exist_ok=True)
@@ -39,13 +43,22 @@ class BusServer:
         os.chmod(self._socket_path, 0o660)
 
     async def close(self) -> None:
+        """Stop listening and hang up on every client, as a simulator that exits would."""
         if self._server is not None:
             self._server.close()
+            for writer in list(self._clients):
+                writer.close()
+            if self._handlers:
+                await asyncio.wait(self._handlers, timeout=CLOSE_TIMEOUT_S)
             await self._server.wait_closed()
         with contextlib.suppress(FileNotFoundError):
             self._socket_path.unlink()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handler = asyncio.current_task()
+        assert handler is not None
+        self._clients.add(writer)
+        self._handlers.add(handler)
         try:
             while True:
                 try:
@@ -58,6 +71,8 @@ class BusServer:
         except ConnectionError:
             return
         finally:
+            self._clients.discard(writer)
+            self._handlers.discard(handler)
             writer.close()
 
     def _answer(self, payload: bytes) -> bytes:

@@ -37,12 +37,14 @@ class SimSMBus:
     """A blocking client of `hullwatch sim`'s socket with smbus2.SMBus's methods."""
 
     def __init__(self, socket_path: str, *, timeout_s: float = 1.0) -> None:
-        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._socket.settimeout(timeout_s)
-        self._socket.connect(socket_path)
+        self._socket_path = socket_path
+        self._timeout_s = timeout_s
+        self._socket: socket.socket | None = self._connect()
 
     def close(self) -> None:
-        self._socket.close()
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
 
     def __enter__(self) -> SimSMBus:
         return self
@@ -97,18 +99,40 @@ class SimSMBus:
             raise ValueError("Data length cannot exceed 32 bytes")
         self._exchange([Message.write(i2c_addr, payload)])
 
+    def _connect(self) -> socket.socket:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.settimeout(self._timeout_s)
+        try:
+            connection.connect(self._socket_path)
+        except OSError:
+            connection.close()
+            raise
+        return connection
+
     def _exchange(self, messages: list[Message]) -> bytes:
-        self._socket.sendall(encode_request(messages))
-        header = self._receive(LENGTH_HEADER_SIZE)
-        status, data = decode_response(self._receive(frame_length(header)))
+        if self._socket is None:
+            self._socket = self._connect()
+        try:
+            self._socket.sendall(encode_request(messages))
+            header = self._receive(self._socket, LENGTH_HEADER_SIZE)
+            status, data = decode_response(self._receive(self._socket, frame_length(header)))
+        except TimeoutError as exc:
+            # A late answer must not be taken for the reply to the next request:
+            # drop the connection and open a new one next time.
+            self.close()
+            raise OSError(errno.ETIMEDOUT, "the simulated bus did not answer in time") from exc
+        except OSError:
+            self.close()
+            raise
         if status:
             raise OSError(status, os.strerror(status))
         return data
 
-    def _receive(self, length: int) -> bytes:
+    @staticmethod
+    def _receive(connection: socket.socket, length: int) -> bytes:
         chunks = bytearray()
         while len(chunks) < length:
-            chunk = self._socket.recv(length - len(chunks))
+            chunk = connection.recv(length - len(chunks))
             if not chunk:
                 raise OSError(errno.ECONNRESET, "the simulator closed the bus socket")
             chunks += chunk

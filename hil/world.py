@@ -6,13 +6,14 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hullwatch.daemon.physics import KELVIN_AT_0_C
+
 from .bmp3_sim import Bmp3Simulator
 from .chamber import Chamber, Hole, ThermalProfile
 from .i2c_bus import SimulatedI2CBus
 from .scenario import EventSpec, Scenario
 
 CHIP_IDS = {"bmp388": 0x50, "bmp390": 0x60}
-KELVIN_AT_0_C = 273.15
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""SimSMBus against a real `hullwatch sim` process: smbus2's methods, errors and a real measurement."""
+"""SimSMBus against a real `hullwatch sim` process: smbus2's methods, errors, a measurement."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def test_absent_address_raises_oserror_eremoteio(bus: SimSMBus) -> None:
         bus.read_byte_data(NO_DEVICE_ADDRESS, r.REG_CHIP_ID)
     assert raised.value.errno == errno.EREMOTEIO
 
-    with pytest.raises(OSError) as raised:
+    with pytest.raises(OSError, match="Remote I/O error") as raised:
         bus.i2c_rdwr(i2c_msg.write(NO_DEVICE_ADDRESS, [0x00]))
     assert raised.value.errno == errno.EREMOTEIO
     # A NACK is an answer, not a broken connection.
