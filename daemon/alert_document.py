@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .detector import Assessment
+from .poller import SensorPoller
 
 ALERT_SCHEMA_VERSION = 1
 
@@ -57,6 +58,20 @@ def telemetry_document(assessment: Assessment, *, station: str) -> dict[str, Any
         "level": a.level.value,
         "window_fill": round(a.window_fill, 3),
         "sensors": list(a.sensors_used),
+    }
+
+
+def health_document(poller: SensorPoller, *, station: str, zone_id: str) -> dict[str, Any]:
+    return {
+        "station": station,
+        "sensor": poller.sensor_id,
+        "zone": zone_id,
+        "health": poller.health.value,
+        "reason": poller.health_reason,
+        "since": _iso(poller.health_since),
+        "time": _iso(None),
+        "samples_taken": poller.samples_taken,
+        "samples_accepted": poller.samples_accepted,
     }
 
 

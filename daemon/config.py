@@ -328,6 +328,8 @@ class SensorSettings(_Settings):
     iir_coefficient: IirCoefficient = 0
     rate_hz: Annotated[float, Field(gt=0, le=200)]
     timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.5
+    spike_threshold_pa: Annotated[float, Field(gt=0)] = 50.0
+    stuck_samples: Annotated[int, Field(ge=2, le=100_000)] = 10
 
     @field_validator("bus")
     @classmethod

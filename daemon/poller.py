@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 import structlog
@@ -21,9 +22,14 @@ import structlog
 from hullwatch.drivers.errors import SensorError
 from hullwatch.drivers.sensor import PressureSensor, Reading
 
+from .sample_guard import SampleGuard, Verdict
+
 log = structlog.get_logger("hullwatch.poller")
 
 READ_FAILURES_BEFORE_REINIT = 3
+# A sensor stuck for this many times the guard's stuck run gets a reset: a frozen
+# ADC is sometimes revived by one, and re-initialising shows whether it was.
+STUCK_RUNS_BEFORE_REINIT = 5
 REINIT_BACKOFF_MIN_S = 0.5
 REINIT_BACKOFF_MAX_S = 30.0
 
@@ -51,19 +57,27 @@ class SensorPoller:
         rate_hz: float,
         on_sample: Callable[[Sample], None],
         on_fault: Callable[[str], None],
+        guard: SampleGuard | None = None,
+        on_health: Callable[[SensorPoller], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.sensor_id = sensor_id
         self._sensor = sensor
         self._period_s = 1.0 / rate_hz
         self._on_sample = on_sample
         self._on_fault = on_fault
+        self._guard = guard
+        self._on_health = on_health
         self._clock = clock
         self._sleep = sleep
+        self._wall_clock = wall_clock
         self.health = Health.STARTING
         self.health_reason = "not initialised yet"
-        self.samples_taken = 0
+        self.health_since = wall_clock()  # for messages only
+        self.samples_taken = 0  # readings the chip gave
+        self.samples_accepted = 0  # readings passed on to the detector
         self.missed_slots = 0
         self.last_sample_t_s: float | None = None
 
@@ -78,11 +92,13 @@ class SensorPoller:
                 backoff_s = min(backoff_s * 2.0, REINIT_BACKOFF_MAX_S)
                 continue
             log.info("sensor initialised", sensor=self.sensor_id, device=self._sensor.description)
-            samples_before = self.samples_taken
+            if self._guard is not None:
+                self._guard.reset()
+            accepted_before = self.samples_accepted
             reason = await self._sample_until_fault()
             self._set_health(Health.DEGRADED, reason)
             self._on_fault(self.sensor_id)
-            if self.samples_taken > samples_before:
+            if self.samples_accepted > accepted_before:
                 # It worked for a while: a passing fault, so retry at once.
                 backoff_s = REINIT_BACKOFF_MIN_S
             else:
@@ -120,13 +136,39 @@ class SensorPoller:
             t_s = self._clock()
             self.samples_taken += 1
             self.last_sample_t_s = t_s
-            if self.health is not Health.OK:
+            if self._guard is None:
+                self._accept(Sample(self.sensor_id, t_s, reading))
+                continue
+            result = self._guard.submit(t_s, reading)
+            if result.stuck:
+                run = self._guard.identical_run
+                self._set_health(Health.DEGRADED, f"stuck: the same reading {run} times in a row")
+                if run >= STUCK_RUNS_BEFORE_REINIT * self._guard.stuck_samples:
+                    return f"stuck for {run} readings"
+                continue
+            if result.verdict is Verdict.SPIKE:
+                log.info(
+                    "spike rejected", sensor=self.sensor_id, spikes=self._guard.spikes_rejected
+                )
+            if result.released is not None:
+                self._accept(Sample(self.sensor_id, result.released.t_s, result.released.reading))
+            elif self.health is not Health.OK and self.health_reason.startswith("stuck"):
                 self._set_health(Health.OK, "reading")
-            self._on_sample(Sample(self.sensor_id, t_s, reading))
+
+    def _accept(self, sample: Sample) -> None:
+        self.samples_accepted += 1
+        if self.health is not Health.OK:
+            self._set_health(Health.OK, "reading")
+        self._on_sample(sample)
 
     def _set_health(self, health: Health, reason: str) -> None:
-        if health is not self.health or reason != self.health_reason:
-            log_method = log.info if health is Health.OK else log.warning
-            log_method("sensor health", sensor=self.sensor_id, health=health.value, reason=reason)
+        if health is self.health and reason == self.health_reason:
+            return
+        log_method = log.info if health is Health.OK else log.warning
+        log_method("sensor health", sensor=self.sensor_id, health=health.value, reason=reason)
+        if health is not self.health:
+            self.health_since = self._wall_clock()
         self.health = health
         self.health_reason = reason
+        if self._on_health is not None:
+            self._on_health(self)

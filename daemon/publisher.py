@@ -1,12 +1,13 @@
-"""MQTT publishing with reconnection: status, alerts (QoS 1, retained) and telemetry (QoS 0).
+"""MQTT publishing with reconnection: status, alerts and sensor health (QoS 1,
+retained) and telemetry (QoS 0).
 
-Alerts wait in an in-memory outbox and leave it only once the broker has
-acknowledged them (aiomqtt's QoS 1 publish returns after PUBACK), so an outage
-delays alerts but does not lose them while the process lives. Telemetry is
-best effort: while the broker is away only the newest few samples are kept.
-After every (re)connect the station announces `online` and republishes each
-zone's current alert state, so a broker that restarted without persistence
-has the retained picture back.
+Alerts and health changes wait in an in-memory outbox and leave it only once
+the broker has acknowledged them (aiomqtt's QoS 1 publish returns after
+PUBACK), so an outage delays them but does not lose them while the process
+lives. Telemetry is best effort: while the broker is away only the newest few
+samples are kept. After every (re)connect the station announces `online` and
+republishes each zone's alert state and each sensor's health, so a broker that
+restarted without persistence has the retained picture back.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ log = structlog.get_logger("hullwatch.mqtt")
 
 PUBLISH_TIMEOUT_S = 10.0
 TELEMETRY_BUFFER_PER_ZONE = 4
-ALERT_OUTBOX_LIMIT = 10_000
+OUTBOX_LIMIT = 10_000
 
 
 class Publisher:
@@ -37,8 +38,9 @@ class Publisher:
         self._settings = settings
         self._station = station
         self.topics = Topics(settings.topic_prefix, station)
-        self._alert_outbox: deque[tuple[str, str]] = deque()
+        self._outbox: deque[tuple[str, str]] = deque()
         self._current_alert: dict[str, str] = {}
+        self._current_health: dict[str, str] = {}
         self._telemetry: deque[tuple[str, str]] = deque(
             maxlen=TELEMETRY_BUFFER_PER_ZONE * max(1, len(zone_ids))
         )
@@ -54,13 +56,21 @@ class Publisher:
 
     def publish_alert(self, zone_id: str, document: dict[str, Any]) -> None:
         payload = json.dumps(document, separators=(",", ":"))
-        topic = self.topics.alert(zone_id)
-        if len(self._alert_outbox) >= ALERT_OUTBOX_LIMIT:
-            # Only an outage of days at a flapping zone gets here; keep the newest.
-            dropped_topic, _ = self._alert_outbox.popleft()
-            log.error("alert outbox full, dropping the oldest alert", topic=dropped_topic)
-        self._alert_outbox.append((topic, payload))
         self._current_alert[zone_id] = payload
+        self._enqueue(self.topics.alert(zone_id), payload)
+
+    def publish_health(self, sensor_id: str, document: dict[str, Any]) -> None:
+        """Retained at QoS 1, delivered in order with the alerts."""
+        payload = json.dumps(document, separators=(",", ":"))
+        self._current_health[sensor_id] = payload
+        self._enqueue(self.topics.health(sensor_id), payload)
+
+    def _enqueue(self, topic: str, payload: str) -> None:
+        if len(self._outbox) >= OUTBOX_LIMIT:
+            # Only an outage of days with a flapping zone gets here; keep the newest.
+            dropped_topic, _ = self._outbox.popleft()
+            log.error("outbox full, dropping the oldest message", topic=dropped_topic)
+        self._outbox.append((topic, payload))
         self._work.set()
 
     def publish_telemetry(self, zone_id: str, document: dict[str, Any]) -> None:
@@ -87,7 +97,7 @@ class Publisher:
                     port=self._settings.port,
                     error=str(exc),
                     retry_in_s=round(delay_s, 2),
-                    alerts_waiting=len(self._alert_outbox),
+                    alerts_waiting=len(self._outbox),
                 )
                 backoff_s = min(backoff_s * 2.0, self._settings.reconnect_max_s)
                 with contextlib.suppress(TimeoutError):
@@ -127,24 +137,30 @@ class Publisher:
         self.connected = False
 
     async def _republish_state(self, client: aiomqtt.Client) -> None:
-        waiting = {topic for topic, _ in self._alert_outbox}
-        for zone_id, payload in self._current_alert.items():
-            topic = self.topics.alert(zone_id)
+        waiting = {topic for topic, _ in self._outbox}
+        retained = [
+            *((self.topics.alert(zone), payload) for zone, payload in self._current_alert.items()),
+            *(
+                (self.topics.health(sensor), payload)
+                for sensor, payload in self._current_health.items()
+            ),
+        ]
+        for topic, payload in retained:
             if topic not in waiting:  # the outbox will publish a newer state anyway
                 await client.publish(topic, payload, qos=1, retain=True, timeout=PUBLISH_TIMEOUT_S)
 
     async def _drain(self, client: aiomqtt.Client) -> None:
         while True:
-            while self._alert_outbox:
-                topic, payload = self._alert_outbox[0]
+            while self._outbox:
+                topic, payload = self._outbox[0]
                 await client.publish(topic, payload, qos=1, retain=True, timeout=PUBLISH_TIMEOUT_S)
-                self._alert_outbox.popleft()  # only after PUBACK
+                self._outbox.popleft()  # only after PUBACK
             if self._stopping.is_set():
                 return
-            while self._telemetry and not self._alert_outbox:
+            while self._telemetry and not self._outbox:
                 topic, payload = self._telemetry.popleft()
                 await client.publish(topic, payload, qos=0, timeout=PUBLISH_TIMEOUT_S)
-            if not self._alert_outbox and not self._telemetry:
+            if not self._outbox and not self._telemetry:
                 self._work.clear()
                 await self._work.wait()
 

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import structlog
 
-from .alert_document import alert_document, telemetry_document
+from .alert_document import alert_document, health_document, telemetry_document
 from .config import Config, ConfigError, load_config
 from .detector import Assessment, ZoneDetector, ZoneParameters
 from .exit_codes import ExitCode
 from .levels import Level, LevelPolicy
 from .logging_setup import configure_logging
-from .poller import Sample, SensorPoller
+from .poller import Health, Sample, SensorPoller
 from .publisher import Publisher
+from .sample_guard import SampleGuard
 from .sensors import SensorFactory
 
 log = structlog.get_logger("hullwatch.daemon")
@@ -66,6 +67,11 @@ class Daemon:
                 rate_hz=sensor.rate_hz,
                 on_sample=self._on_sample,
                 on_fault=self._on_sensor_fault,
+                guard=SampleGuard(
+                    spike_threshold_pa=sensor.spike_threshold_pa,
+                    stuck_samples=sensor.stuck_samples,
+                ),
+                on_health=self._on_health,
             )
             for sensor in config.sensors
         ]
@@ -122,6 +128,19 @@ class Daemon:
             self._latest.pop(zone_id, None)
         else:
             self._latest[zone_id] = assessment
+
+    def _on_health(self, poller: SensorPoller) -> None:
+        if poller.health is not Health.OK:
+            # A stuck or failing sensor's window must not keep voting in its zone.
+            self._on_sensor_fault(poller.sensor_id)
+        self.publisher.publish_health(
+            poller.sensor_id,
+            health_document(
+                poller,
+                station=self.config.station,
+                zone_id=self._zone_of[poller.sensor_id],
+            ),
+        )
 
     def _alert(self, assessment: Assessment, kind: str, t_s: float) -> None:
         self._seq += 1

@@ -16,3 +16,6 @@ class Topics:
 
     def telemetry(self, zone_id: str) -> str:
         return f"{self.base}/zones/{zone_id}/telemetry"
+
+    def health(self, sensor_id: str) -> str:
+        return f"{self.base}/sensors/{sensor_id}/health"

@@ -138,6 +138,8 @@ class Bmp3Simulator:
         self._normal_period_s = 0.0
         self._normal_done = 0
         self._filtered: dict[str, float | None] = {"pressure": None, "temperature": None}
+        self._frozen = False
+        self._pending_spike_pa = 0.0
         self.power_on_reset()
 
     # --- test and scenario controls ---
@@ -172,6 +174,15 @@ class Bmp3Simulator:
         self._nvm = bytes(nvm)
         self._regs[r.REG_NVM : r.REG_NVM + r.NVM_LENGTH] = self._nvm
         self._calibration = scale_calibration(raw)
+
+    def freeze_output(self, frozen: bool) -> None:
+        """A stuck ADC: conversions go on (data-ready bits set) but the data registers
+        keep the counts they hold, the fault hullwatch must not mistake for a sealed chamber."""
+        self._frozen = frozen
+
+    def inject_spike(self, delta_pa: float) -> None:
+        """Add `delta_pa` to the next conversion only (an EMI hit on one sample)."""
+        self._pending_spike_pa = delta_pa
 
     def set_fatal_error(self, active: bool) -> None:
         """Raise or drop ERR_REG fatal_err (it survives soft resets)."""
@@ -339,6 +350,8 @@ class Bmp3Simulator:
 
     def _convert(self, t_s: float) -> None:
         pressure_pa, temperature_c = self._conditions(t_s)
+        pressure_pa += self._pending_spike_pa
+        self._pending_spike_pa = 0.0
         osr_p = r.oversampling_from_code(self._regs[r.REG_OSR] & r.OSR_PRESSURE_MASK)
         pressure_noise = self._rng.gauss(0.0, self.variant.pressure_noise_pa[osr_p])
         temperature_noise = self._rng.gauss(0.0, TEMPERATURE_NOISE_C)
@@ -352,6 +365,10 @@ class Bmp3Simulator:
             raw_t = raw_p = 0.0  # a calibration that cannot produce these conditions
         power = self._regs[r.REG_PWR_CTRL]
         status = 0
+        if self._frozen:
+            self._regs[r.REG_STATUS] |= r.STATUS_DRDY_PRESS | r.STATUS_DRDY_TEMP
+            self._regs[r.REG_INT_STATUS] |= r.INT_STATUS_DRDY
+            return
         if power & r.PWR_CTRL_PRESS_EN:
             self._store(r.REG_PRESSURE_DATA, self._filter("pressure", raw_p))
             status |= r.STATUS_DRDY_PRESS

@@ -73,11 +73,32 @@ class EventSpec(_Strict):
         return self
 
 
+FaultKind = Literal[
+    "nack", "eio", "hang", "stuck", "spike", "drift", "disappear", "corrupt_calibration"
+]
+
+
+class FaultSpec(_Strict):
+    """A fault in one sensor from `at_s` for `duration_s` (absent: until the end)."""
+
+    at_s: float = Field(ge=0)
+    address: int = Field(ge=0x03, le=0x77)
+    kind: FaultKind
+    duration_s: float | None = Field(default=None, gt=0)
+    spike_pa: float = 500.0  # `spike`: added to one sample
+    drift_pa_per_s: float = -0.5  # `drift`: offset growth while active
+
+    @property
+    def end_s(self) -> float:
+        return float("inf") if self.duration_s is None else self.at_s + self.duration_s
+
+
 class Scenario(_Strict):
     seed: int = 1
     zones: list[ZoneSpec] = Field(min_length=1)
     sensors: list[SensorSpec] = Field(min_length=1)
     events: list[EventSpec] = Field(default_factory=list)
+    faults: list[FaultSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Scenario:
@@ -90,6 +111,9 @@ class Scenario(_Strict):
         addresses = [sensor.address for sensor in self.sensors]
         if len(set(addresses)) != len(addresses):
             raise ValueError("two sensors share an I2C address on the simulated bus")
+        for fault in self.faults:
+            if fault.address not in addresses:
+                raise ValueError(f"fault at 0x{fault.address:02x}: no sensor at that address")
         return self
 
 

@@ -18,11 +18,13 @@ from hullwatch.drivers.transports.sim_wire import (
     frame_length,
 )
 
+from .faults import BusHangError
 from .i2c_bus import I2CTransferError, SimulatedI2CBus
 
 log = structlog.get_logger("hullwatch.sim")
 
 CLOSE_TIMEOUT_S = 2.0
+MAX_HANG_S = 60.0
 
 
 class BusServer:
@@ -66,7 +68,14 @@ class BusServer:
                     payload = await reader.readexactly(frame_length(header))
                 except asyncio.IncompleteReadError:
                     return
-                writer.write(self._answer(payload))
+                try:
+                    answer = self._answer(payload)
+                except BusHangError as hang:
+                    # SCL held low: nothing comes back until the fault clears, and by
+                    # then the client has long given up.
+                    await asyncio.sleep(min(hang.seconds, MAX_HANG_S))
+                    answer = encode_response(errno.ETIMEDOUT)
+                writer.write(answer)
                 await writer.drain()
         except ConnectionError:
             return
@@ -83,5 +92,7 @@ class BusServer:
             return encode_response(errno.EINVAL)
         try:
             return encode_response(0, self._bus.transfer(messages))
+        except BusHangError:
+            raise
         except I2CTransferError as exc:
             return encode_response(exc.errno or errno.EIO)

@@ -1,19 +1,24 @@
-"""The simulated world one scenario describes: chambers, sensor chips, events, one clock."""
+"""The simulated world one scenario describes: chambers, sensor chips, events, faults, one clock."""
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hullwatch.daemon.physics import KELVIN_AT_0_C
 
-from .bmp3_sim import Bmp3Simulator
+from .bmp3_sim import DEFAULT_NVM, Bmp3Simulator
 from .chamber import Chamber, Hole, ThermalProfile
+from .faults import BUS_FAULTS, ActiveWindow, FaultyDevice
 from .i2c_bus import SimulatedI2CBus
-from .scenario import EventSpec, Scenario
+from .scenario import EventSpec, FaultSpec, Scenario, SensorSpec
 
 CHIP_IDS = {"bmp388": 0x50, "bmp390": 0x60}
+BLANK_NVM = bytes(len(DEFAULT_NVM))
+
+Conditions = Callable[[float], tuple[float, float]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +28,15 @@ class FiredEvent:
     description: str
 
 
+@dataclass(order=True)
+class _Action:
+    at_s: float
+    order: int
+    apply: Callable[[], FiredEvent] = field(compare=False)
+
+
 class World:
-    """Advances lazily: whenever a chip converts, the chamber is brought up to that time."""
+    """Advances lazily: whenever a chip converts, the world is brought up to that time."""
 
     def __init__(self, scenario: Scenario, clock: Callable[[], float]) -> None:
         self.clock = clock
@@ -42,44 +54,71 @@ class World:
             )
             for zone in scenario.zones
         }
-        self._pending = sorted(scenario.events, key=lambda event: event.at_s)
         self.fired: list[FiredEvent] = []
         self.bus = SimulatedI2CBus()
+        self.chips: dict[int, Bmp3Simulator] = {}
+        self._sensors = {sensor.address: sensor for sensor in scenario.sensors}
+        self._drifts: dict[int, list[FaultSpec]] = {}
+        self._wrappers: dict[int, FaultyDevice] = {}
         rng = random.Random(scenario.seed)
+        self._seeds = {sensor.address: rng.getrandbits(64) for sensor in scenario.sensors}
         for sensor in scenario.sensors:
-            self.bus.attach(
-                sensor.address,
-                Bmp3Simulator(
-                    chip_id=CHIP_IDS[sensor.kind],
-                    clock=clock,
-                    conditions=self._conditions_for(sensor.zone),
-                    rng=random.Random(rng.getrandbits(64)),
-                    noise=sensor.noise,
-                ),
-            )
+            self._wrappers[sensor.address] = FaultyDevice(self._new_chip(sensor), clock)
+            self.bus.attach(sensor.address, self._wrappers[sensor.address])
+        self._actions: list[_Action] = []
+        for event in scenario.events:
+            self._schedule(event.at_s, functools.partial(self._apply_event, event))
+        for fault in scenario.faults:
+            self._add_fault(fault)
+        self._actions.sort()
 
     def advance_to(self, t_s: float) -> list[FiredEvent]:
-        """Bring every chamber to `t_s`, applying the events due on the way."""
+        """Bring every chamber to `t_s`, applying the events and faults due on the way."""
         fired = []
-        while self._pending and self._pending[0].at_s <= t_s:
-            event = self._pending.pop(0)
-            chamber = self.chambers[event.zone]
-            chamber.advance_to(event.at_s)
-            fired.append(self._apply(event))
+        while self._actions and self._actions[0].at_s <= t_s:
+            action = self._actions.pop(0)
+            for chamber in self.chambers.values():
+                chamber.advance_to(action.at_s)
+            fired.append(action.apply())
         for chamber in self.chambers.values():
             chamber.advance_to(t_s)
         self.fired.extend(fired)
         return fired
 
-    def _conditions_for(self, zone_id: str) -> Callable[[float], tuple[float, float]]:
+    # --- sensors ---
+
+    def _new_chip(self, sensor: SensorSpec) -> Bmp3Simulator:
+        """A powered-on chip; a chip that reappears gets a new one with fresh state."""
+        chip = Bmp3Simulator(
+            chip_id=CHIP_IDS[sensor.kind],
+            clock=self.clock,
+            conditions=self._conditions_for(sensor),
+            rng=random.Random(self._seeds[sensor.address]),
+            noise=sensor.noise,
+        )
+        self._seeds[sensor.address] += 1
+        self.chips[sensor.address] = chip
+        return chip
+
+    def _conditions_for(self, sensor: SensorSpec) -> Conditions:
         def conditions(t_s: float) -> tuple[float, float]:
             self.advance_to(t_s)
-            chamber = self.chambers[zone_id]
-            return chamber.pressure_pa, chamber.temperature_k - KELVIN_AT_0_C
+            chamber = self.chambers[sensor.zone]
+            offset_pa = sum(
+                fault.drift_pa_per_s * (t_s - fault.at_s)
+                for fault in self._drifts.get(sensor.address, [])
+                if fault.at_s <= t_s < fault.end_s
+            )
+            return chamber.pressure_pa + offset_pa, chamber.temperature_k - KELVIN_AT_0_C
 
         return conditions
 
-    def _apply(self, event: EventSpec) -> FiredEvent:
+    # --- timeline ---
+
+    def _schedule(self, at_s: float, apply: Callable[[], FiredEvent]) -> None:
+        self._actions.append(_Action(at_s, len(self._actions), apply))
+
+    def _apply_event(self, event: EventSpec) -> FiredEvent:
         chamber = self.chambers[event.zone]
         if event.action == "open_hole":
             assert event.diameter_mm is not None
@@ -89,3 +128,71 @@ class World:
             chamber.holes.clear()
             text = "holes closed"
         return FiredEvent(event.at_s, event.zone, text)
+
+    def _add_fault(self, fault: FaultSpec) -> None:
+        address = fault.address
+        zone = self._sensors[address].zone
+        where = f"sensor at 0x{address:02x}"
+
+        def note(at_s: float, text: str) -> Callable[[], FiredEvent]:
+            return lambda: FiredEvent(at_s, zone, f"{where}: {text}")
+
+        def both(first: Callable[[], object], event: Callable[[], FiredEvent]) -> FiredEvent:
+            first()
+            return event()
+
+        if fault.kind in BUS_FAULTS:
+            self._wrappers[address].add(fault.kind, ActiveWindow(fault.at_s, fault.end_s))
+            self._schedule(fault.at_s, note(fault.at_s, f"{fault.kind} begins"))
+            if fault.duration_s is not None:
+                self._schedule(fault.end_s, note(fault.end_s, f"{fault.kind} ends"))
+            return
+        if fault.kind == "drift":
+            self._drifts.setdefault(address, []).append(fault)
+            starts = f"drifting {fault.drift_pa_per_s:+g} Pa/s"
+            self._schedule(fault.at_s, note(fault.at_s, starts))
+        elif fault.kind == "spike":
+            self._schedule(
+                fault.at_s,
+                lambda: both(
+                    lambda: self.chips[address].inject_spike(fault.spike_pa),
+                    note(fault.at_s, f"spike of {fault.spike_pa:+g} Pa"),
+                ),
+            )
+            return
+        elif fault.kind == "stuck":
+            self._schedule(
+                fault.at_s,
+                lambda: both(
+                    lambda: self.chips[address].freeze_output(True), note(fault.at_s, "stuck")
+                ),
+            )
+        elif fault.kind == "corrupt_calibration":
+            self._schedule(
+                fault.at_s,
+                lambda: both(
+                    lambda: self.chips[address].set_nvm(BLANK_NVM),
+                    note(fault.at_s, "calibration memory blanked"),
+                ),
+            )
+        elif fault.kind == "disappear":
+            self._schedule(
+                fault.at_s,
+                lambda: both(lambda: self.bus.detach(address), note(fault.at_s, "gone")),
+            )
+        if fault.duration_s is not None:
+            self._schedule(fault.end_s, lambda: self._end_fault(fault))
+
+    def _end_fault(self, fault: FaultSpec) -> FiredEvent:
+        address = fault.address
+        chip = self.chips[address]
+        if fault.kind == "stuck":
+            chip.freeze_output(False)
+        elif fault.kind == "corrupt_calibration":
+            chip.set_nvm(DEFAULT_NVM)
+        elif fault.kind == "disappear":
+            wrapper = self._wrappers[address]
+            wrapper.device = self._new_chip(self._sensors[address])
+            self.bus.attach(address, wrapper)
+        zone = self._sensors[address].zone
+        return FiredEvent(fault.end_s, zone, f"sensor at 0x{address:02x}: {fault.kind} ends")

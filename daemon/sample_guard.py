@@ -1,0 +1,102 @@
+"""Plausibility checks between a sensor and the detector.
+
+A faulty sensor's values must never reach the ring buffer as if they were
+pressure. Two faults look like valid readings and so pass the driver:
+
+- **stuck**: the chip keeps returning the same raw counts (a frozen ADC, a
+  bridge replaying its last frame). A real sensor's noise (≥ 1 Pa RMS for the
+  BMP3 and MS5611, against a resolution of ~0.02 Pa) makes two exactly equal
+  consecutive readings rare and a run of them impossible, so a run of
+  `stuck_samples` identical readings marks the sensor stuck. A stuck sensor
+  would otherwise look like a perfectly sealed chamber.
+- **spike**: one sample that lies far outside the range its two neighbours
+  span (an EMI hit, a bit error the bus did not catch). Judged with a delay of
+  one sample: a sample is held until the next one arrives. A steep but steady
+  fall (a large leak) is never a spike: each sample lies between its
+  neighbours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from hullwatch.drivers.sensor import Reading
+
+
+class Verdict(StrEnum):
+    ACCEPTED = "accepted"
+    SPIKE = "spike"
+    STUCK = "stuck"
+
+
+@dataclass(frozen=True, slots=True)
+class GuardedSample:
+    t_s: float
+    reading: Reading
+
+
+@dataclass(frozen=True, slots=True)
+class GuardResult:
+    """What leaves the guard for one sample that came in."""
+
+    released: GuardedSample | None  # the sample held back last time, if it passed
+    verdict: Verdict  # the verdict on `released` (or on the held one, when rejected)
+    stuck: bool  # the sensor is stuck now
+
+
+class SampleGuard:
+    def __init__(self, *, spike_threshold_pa: float, stuck_samples: int) -> None:
+        if spike_threshold_pa <= 0 or stuck_samples < 2:
+            raise ValueError("spike_threshold_pa must be > 0 and stuck_samples >= 2")
+        self.spike_threshold_pa = spike_threshold_pa
+        self.stuck_samples = stuck_samples
+        self._previous: GuardedSample | None = None  # last accepted
+        self._held: GuardedSample | None = None  # waiting for its successor
+        self._last_reading: Reading | None = None
+        self._identical_run = 0
+        self.spikes_rejected = 0
+
+    @property
+    def stuck(self) -> bool:
+        return self._identical_run >= self.stuck_samples
+
+    @property
+    def identical_run(self) -> int:
+        """How many readings in a row were identical to the newest one."""
+        return self._identical_run
+
+    def reset(self) -> None:
+        """Forget history (after the sensor was re-initialised)."""
+        self._previous = self._held = None
+        self._last_reading = None
+        self._identical_run = 0
+
+    def submit(self, t_s: float, reading: Reading) -> GuardResult:
+        if reading == self._last_reading:
+            self._identical_run += 1
+        else:
+            self._identical_run = 1
+        self._last_reading = reading
+        if self.stuck:
+            # Nothing from a stuck sensor goes on, not even the sample held back.
+            self._held = None
+            return GuardResult(None, Verdict.STUCK, True)
+
+        incoming = GuardedSample(t_s, reading)
+        held, self._held = self._held, incoming
+        if held is None:
+            return GuardResult(None, Verdict.ACCEPTED, False)
+        if self._previous is not None and self._is_spike(
+            self._previous.reading.pressure_pa, held.reading.pressure_pa, reading.pressure_pa
+        ):
+            self.spikes_rejected += 1
+            return GuardResult(None, Verdict.SPIKE, False)
+        self._previous = held
+        return GuardResult(held, Verdict.ACCEPTED, False)
+
+    def _is_spike(self, before_pa: float, sample_pa: float, after_pa: float) -> bool:
+        """The sample lies more than the threshold outside the range its neighbours span."""
+        low, high = min(before_pa, after_pa), max(before_pa, after_pa)
+        outside_pa = max(low - sample_pa, sample_pa - high, 0.0)
+        return outside_pa > self.spike_threshold_pa

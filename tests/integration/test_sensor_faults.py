@@ -1,0 +1,176 @@
+"""Sensor faults against the real daemon and a real broker: health is published, the
+faulty sensor's values never reach the detector, no leak is invented, and it recovers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hullwatch.hil.broker import MosquittoBroker
+from hullwatch.hil.processes import start_daemon, start_simulator
+
+from .mqtt_recorder import MqttRecorder, Received
+
+pytestmark = pytest.mark.integration
+
+PREFIX = "hwtest/faults"
+HEALTH_B = f"{PREFIX}/sensors/b/health"
+
+SCENARIO = """
+seed = 3
+[[zones]]
+id = "chamber"
+volume_m3 = 0.05
+pressure_pa = 101325.0
+temperature_k = 295.15
+[[sensors]]
+kind = "bmp388"
+zone = "chamber"
+address = 0x76
+[[sensors]]
+kind = "bmp390"
+zone = "chamber"
+address = 0x77
+[[faults]]
+at_s = 4.0
+duration_s = 1.5
+address = 0x77
+kind = "nack"
+[[faults]]
+at_s = 9.0
+duration_s = 3.0
+address = 0x77
+kind = "stuck"
+[[faults]]
+at_s = 14.0
+address = 0x77
+kind = "spike"
+spike_pa = 900.0
+[[faults]]
+at_s = 16.0
+duration_s = 1.5
+address = 0x77
+kind = "disappear"
+"""
+
+CONFIG = """
+station = "faults"
+[mqtt]
+topic_prefix = "hwtest"
+reconnect_min_s = 0.2
+reconnect_max_s = 1.0
+telemetry_interval_s = 0.5
+[[zones]]
+id = "chamber"
+volume_m3 = 0.05
+floor_pa = 70000.0
+window_s = 4.0
+warning_pa_per_s = 0.2
+critical_pa_per_s = 5.0
+[[sensors]]
+id = "a"
+zone = "chamber"
+driver = "bmp388"
+bus = "sim:/placeholder.sock"
+address = 0x76
+rate_hz = 25.0
+[[sensors]]
+id = "b"
+zone = "chamber"
+driver = "bmp390"
+bus = "sim:/placeholder.sock"
+address = 0x77
+rate_hz = 25.0
+stuck_samples = 10
+"""
+
+
+def _health(message: Received) -> dict[str, object]:
+    document = message.json()
+    assert isinstance(document, dict)
+    return document
+
+
+def test_faults_are_reported_as_health_and_never_as_a_leak(
+    tmp_path: Path, broker: MosquittoBroker, recorder_factory: Callable[[list[str]], MqttRecorder]
+) -> None:
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(SCENARIO)
+    config = tmp_path / "hullwatch.toml"
+    config.write_text(CONFIG)
+    socket_path = tmp_path / "sim.sock"
+    recorder = recorder_factory([f"{PREFIX}/#"])
+    simulator = start_simulator(scenario, socket_path, tmp_path / "sim.log")
+    daemon = start_daemon(
+        config,
+        tmp_path / "daemon.log",
+        env={
+            "HULLWATCH_MQTT__PORT": str(broker.port),
+            "HULLWATCH_SENSORS__A__BUS": f"sim:{socket_path}",
+            "HULLWATCH_SENSORS__B__BUS": f"sim:{socket_path}",
+            "HULLWATCH_LOGGING__FORMAT": "json",
+        },
+    )
+    try:
+        states: list[dict[str, object]] = []  # b's health documents, in arrival order
+        matched_up_to = 0
+
+        def health_b(predicate: Callable[[dict[str, object]], bool], what: str) -> None:
+            """Wait for a health state of b, later than the one the previous wait matched."""
+            nonlocal matched_up_to
+
+            def matches(message: Received) -> bool:
+                if message.topic != HEALTH_B or message.at_s <= matched_up_to:
+                    return False
+                return predicate(_health(message))
+
+            found = recorder.wait_for(matches, 30, what)
+            matched_up_to = found.at_s
+            states.append(_health(found))
+
+        def failing_with(text: str) -> Callable[[dict[str, object]], bool]:
+            return lambda d: d["health"] in ("degraded", "failed") and text in str(d["reason"])
+
+        def ok(d: dict[str, object]) -> bool:
+            return d["health"] == "ok"
+
+        health_b(ok, "b ok")
+        health_b(failing_with("Remote I/O error"), "b failing while it NACKs")
+        health_b(ok, "b ok after the NACKs")
+        health_b(failing_with("stuck"), "b stuck")
+        recorder.wait_for(
+            lambda m: (
+                m.topic.endswith("/telemetry")
+                and m.at_s > matched_up_to
+                and m.json()["sensors"] == ["a"]
+            ),
+            10,
+            "telemetry from a alone while b is stuck",
+        )
+        health_b(ok, "b ok after being stuck")
+        health_b(failing_with("Remote I/O error"), "b gone")
+        health_b(ok, "b back")
+        recorder.wait_for(
+            lambda m: (
+                m.topic.endswith("/telemetry")
+                and m.at_s > matched_up_to
+                and sorted(m.json()["sensors"]) == ["a", "b"]
+            ),
+            10,
+            "telemetry from both again",
+        )
+    finally:
+        daemon.stop()
+        simulator.stop()
+    alerts = [m for m in recorder.messages if m.topic.endswith("/alert")]
+    assert alerts == [], [m.payload for m in alerts]
+    log = [json.loads(line) for line in daemon.log_text().splitlines() if line.startswith("{")]
+    assert any(line["event"] == "spike rejected" and line["sensor"] == "b" for line in log)
+    initialised_b = [
+        line for line in log if line["event"] == "sensor initialised" and line["sensor"] == "b"
+    ]
+    assert len(initialised_b) >= 3  # at start, after the NACKs, after it came back
+    print("health of b:", [(s["health"], s["reason"]) for s in states])
