@@ -17,7 +17,6 @@ directory of the configuration file, also when they come from the environment.
 from __future__ import annotations
 
 import difflib
-import math
 import os
 import re
 import tomllib
@@ -40,6 +39,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from .chip_settings import ALLOWED, ChipTuning, chip_settings, family
 from .config_env import EnvOverrides, apply_env_overrides, field_kind, normalize_id
 
 __all__ = [
@@ -54,7 +54,6 @@ __all__ = [
     "MqttSettings",
     "SensorSettings",
     "ZoneSettings",
-    "bmp3_measurement_time_us",
     "load_config",
     "render_key_path",
 ]
@@ -70,22 +69,14 @@ _ID_RULE: Final = (
 DRIVER_ADDRESSES: Final[Mapping[str, tuple[int, ...]]] = {
     "bmp388": (0x76, 0x77),
     "bmp390": (0x76, 0x77),
+    # MS5611 datasheet: 0x77 with CSB low, 0x76 with CSB high.
+    "ms5611": (0x76, 0x77),
+    "ms5607": (0x76, 0x77),
 }
-_BMP3_FAMILY: Final = frozenset({"bmp388", "bmp390"})
 _I2C_DEV: Final = re.compile(r"/dev/i2c-(0|[1-9][0-9]*)")
 _SIM_SCHEME: Final = "sim:"
 _REDACTED: Final = "**********"
 _NUMBER_KINDS: Final[Mapping[object, str]] = {int: "an integer", float: "a number"}
-
-
-def bmp3_measurement_time_us(pressure_oversampling: int, temperature_oversampling: int) -> int:
-    """Time of one BMP388/BMP390 measurement with pressure and temperature on, in µs.
-
-    BMP388 datasheet §3.9.2 (as in Linux `bmp280-core.c`): 234 µs, plus
-    392 + osr_p·2020 µs for pressure, plus 163 + osr_t·2020 µs for temperature,
-    with the oversampling given as the factor (×1 .. ×32), not the register code.
-    """
-    return 234 + (392 + pressure_oversampling * 2020) + (163 + temperature_oversampling * 2020)
 
 
 class _Missing:
@@ -142,8 +133,7 @@ def _lower_text(value: object) -> object:
 
 
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
-Oversampling = Annotated[Literal[1, 2, 4, 8, 16, 32], BeforeValidator(_int_from_text)]
-IirCoefficient = Annotated[Literal[0, 1, 3, 7, 15, 31, 63, 127], BeforeValidator(_int_from_text)]
+ChipNumber = Annotated[int | None, BeforeValidator(_int_from_text)]
 
 
 class FileSecret(SecretStr):
@@ -319,17 +309,29 @@ class SensorSettings(_Settings):
 
     id: Identifier
     zone: str
-    driver: Annotated[Literal["bmp388", "bmp390"], BeforeValidator(_lower_text)]
+    driver: Annotated[Literal["bmp388", "bmp390", "ms5611", "ms5607"], BeforeValidator(_lower_text)]
     bus: str
     address: Annotated[int, BeforeValidator(_int_from_text)]
-    mode: Annotated[Literal["normal", "forced"], BeforeValidator(_lower_text)] = "normal"
-    pressure_oversampling: Oversampling = 8
-    temperature_oversampling: Oversampling = 1
-    iir_coefficient: IirCoefficient = 0
+    # Chip tuning: which keys a driver takes and their defaults are in
+    # `chip_settings` (BMP3: all four; MS56xx: pressure_oversampling for both
+    # conversions). None means the driver's default.
+    mode: Annotated[Literal["normal", "forced"] | None, BeforeValidator(_lower_text)] = None
+    pressure_oversampling: ChipNumber = None
+    temperature_oversampling: ChipNumber = None
+    iir_coefficient: ChipNumber = None
     rate_hz: Annotated[float, Field(gt=0, le=200)]
     timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.5
     spike_threshold_pa: Annotated[float, Field(gt=0)] = 50.0
     stuck_samples: Annotated[int, Field(ge=2, le=100_000)] = 10
+
+    @property
+    def tuning(self) -> ChipTuning:
+        return ChipTuning(
+            mode=self.mode,
+            pressure_oversampling=self.pressure_oversampling,
+            temperature_oversampling=self.temperature_oversampling,
+            iir_coefficient=self.iir_coefficient,
+        )
 
     @field_validator("bus")
     @classmethod
@@ -352,24 +354,31 @@ class SensorSettings(_Settings):
             raise ValueError(f"a {driver} answers only at {choices}, not {address:#04x}")
         return address
 
+    @field_validator("mode", "pressure_oversampling", "temperature_oversampling", "iir_coefficient")
+    @classmethod
+    def _check_tuning(cls, value: object, info: ValidationInfo) -> object:
+        driver = info.data.get("driver")
+        kind = family(driver) if isinstance(driver, str) else None
+        if value is None or kind is None:
+            return value  # the driver's default, or an invalid driver already reported
+        key = str(info.field_name)
+        allowed = ALLOWED[kind].get(key)
+        if allowed is None:
+            raise ValueError(f"a {driver} has no {key} setting; remove it")
+        if value not in allowed:
+            *first, last = map(str, allowed)
+            raise ValueError(f"a {driver} takes {key} one of {', '.join(first)} or {last}")
+        return value
+
     @field_validator("rate_hz")
     @classmethod
     def _check_rate(cls, rate_hz: float, info: ValidationInfo) -> float:
-        osr_p = info.data.get("pressure_oversampling")
-        osr_t = info.data.get("temperature_oversampling")
-        if info.data.get("driver") not in _BMP3_FAMILY or osr_p is None or osr_t is None:
-            return rate_hz  # an invalid driver or oversampling is already reported
-        measurement_us = bmp3_measurement_time_us(osr_p, osr_t)
-        period_us = 1e6 / rate_hz
-        if measurement_us > period_us:
-            max_rate_hz = math.floor(1e7 / measurement_us) / 10
-            raise ValueError(
-                f"one measurement takes {measurement_us / 1000:.3f} ms "
-                f"(234 + 392 + {osr_p}*2020 + 163 + {osr_t}*2020 us for pressure x{osr_p}, "
-                f"temperature x{osr_t}), longer than the sample period of "
-                f"{period_us / 1000:.3f} ms at {rate_hz:g} Hz; use rate_hz <= {max_rate_hz:g} "
-                "or less oversampling"
-            )
+        driver = info.data.get("driver")
+        keys = ("mode", "pressure_oversampling", "temperature_oversampling", "iir_coefficient")
+        if not isinstance(driver, str) or any(key not in info.data for key in keys):
+            return rate_hz  # an invalid driver or tuning key is already reported
+        tuning = ChipTuning(**{key: info.data[key] for key in keys})
+        chip_settings(driver, tuning, rate_hz)  # the driver's own ValueError names the limit
         return rate_hz
 
 

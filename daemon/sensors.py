@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from hullwatch.drivers.bmp3 import Bmp3Sensor, Bmp3Settings
 from hullwatch.drivers.bus import I2CBus
+from hullwatch.drivers.ms5611 import Ms5611Sensor
+from hullwatch.drivers.ms5611 import variant_by_name as ms56xx_variant
 from hullwatch.drivers.sensor import PressureSensor
 from hullwatch.drivers.transports import open_i2c_bus
 
+from .chip_settings import chip_settings
 from .config import SensorSettings
 
 
@@ -19,18 +22,10 @@ class SensorFactory:
         if bus is None:
             bus = open_i2c_bus(settings.bus, timeout_s=settings.timeout_s)
             self.buses[settings.bus] = bus
-        return Bmp3Sensor(
-            bus,
-            settings.address,
-            Bmp3Settings(
-                mode=settings.mode,
-                pressure_oversampling=settings.pressure_oversampling,
-                temperature_oversampling=settings.temperature_oversampling,
-                iir_coefficient=settings.iir_coefficient,
-                rate_hz=settings.rate_hz,
-            ),
-            expected_chip=settings.driver,
-        )
+        chip = chip_settings(settings.driver, settings.tuning, settings.rate_hz)
+        if isinstance(chip, Bmp3Settings):
+            return Bmp3Sensor(bus, settings.address, chip, expected_chip=settings.driver)
+        return Ms5611Sensor(bus, settings.address, chip, variant=ms56xx_variant(settings.driver))
 
     async def close(self) -> None:
         for bus in self.buses.values():

@@ -132,6 +132,7 @@ class Bmp3Simulator:
         self._nvm = b""
         self._calibration = scale_calibration(Bmp3RawCalibration.unpack(DEFAULT_NVM))
         self.set_nvm(nvm)
+        self._factory_nvm = bytes(nvm)
         self._ready_at = 0.0
         self._forced_due_s: float | None = None
         self._normal_first_s: float | None = None  # end of the first normal-mode conversion
@@ -174,6 +175,13 @@ class Bmp3Simulator:
         self._nvm = bytes(nvm)
         self._regs[r.REG_NVM : r.REG_NVM + r.NVM_LENGTH] = self._nvm
         self._calibration = scale_calibration(raw)
+
+    def blank_calibration(self) -> None:
+        """An NVM that reads all zeros (a failed load); the driver must refuse it."""
+        self.set_nvm(bytes(len(self._factory_nvm)))
+
+    def restore_calibration(self) -> None:
+        self.set_nvm(self._factory_nvm)
 
     def freeze_output(self, frozen: bool) -> None:
         """A stuck ADC: conversions go on (data-ready bits set) but the data registers

@@ -17,8 +17,22 @@ import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from .i2c_bus import I2CDevice, I2CTransferError
+
+
+class SimulatedChip(I2CDevice, Protocol):
+    """What chip-level faults act on; every sensor simulator has these."""
+
+    def freeze_output(self, frozen: bool) -> None: ...
+
+    def inject_spike(self, delta_pa: float) -> None: ...
+
+    def blank_calibration(self) -> None: ...
+
+    def restore_calibration(self) -> None: ...
+
 
 BUS_FAULTS = frozenset({"nack", "eio", "hang"})
 

@@ -53,7 +53,7 @@ class ZoneSpec(_Strict):
 
 
 class SensorSpec(_Strict):
-    kind: Literal["bmp388", "bmp390"]
+    kind: Literal["bmp388", "bmp390", "ms5611", "ms5607"]
     zone: str
     address: int = Field(ge=0x03, le=0x77)
     noise: bool = True

@@ -8,15 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hullwatch.daemon.physics import KELVIN_AT_0_C
+from hullwatch.drivers.ms5611 import variant_by_name as ms56xx_variant
 
-from .bmp3_sim import DEFAULT_NVM, Bmp3Simulator
+from .bmp3_sim import Bmp3Simulator
 from .chamber import Chamber, Hole, ThermalProfile
-from .faults import BUS_FAULTS, ActiveWindow, FaultyDevice
+from .faults import BUS_FAULTS, ActiveWindow, FaultyDevice, SimulatedChip
 from .i2c_bus import SimulatedI2CBus
+from .ms5611_sim import Ms5611Simulator
 from .scenario import EventSpec, FaultSpec, Scenario, SensorSpec
 
-CHIP_IDS = {"bmp388": 0x50, "bmp390": 0x60}
-BLANK_NVM = bytes(len(DEFAULT_NVM))
+BMP3_CHIP_IDS = {"bmp388": 0x50, "bmp390": 0x60}
 
 Conditions = Callable[[float], tuple[float, float]]
 
@@ -56,7 +57,7 @@ class World:
         }
         self.fired: list[FiredEvent] = []
         self.bus = SimulatedI2CBus()
-        self.chips: dict[int, Bmp3Simulator] = {}
+        self.chips: dict[int, SimulatedChip] = {}
         self._sensors = {sensor.address: sensor for sensor in scenario.sensors}
         self._drifts: dict[int, list[FaultSpec]] = {}
         self._wrappers: dict[int, FaultyDevice] = {}
@@ -87,15 +88,27 @@ class World:
 
     # --- sensors ---
 
-    def _new_chip(self, sensor: SensorSpec) -> Bmp3Simulator:
+    def _new_chip(self, sensor: SensorSpec) -> SimulatedChip:
         """A powered-on chip; a chip that reappears gets a new one with fresh state."""
-        chip = Bmp3Simulator(
-            chip_id=CHIP_IDS[sensor.kind],
-            clock=self.clock,
-            conditions=self._conditions_for(sensor),
-            rng=random.Random(self._seeds[sensor.address]),
-            noise=sensor.noise,
-        )
+        chip: SimulatedChip
+        rng = random.Random(self._seeds[sensor.address])
+        conditions = self._conditions_for(sensor)
+        if sensor.kind in BMP3_CHIP_IDS:
+            chip = Bmp3Simulator(
+                chip_id=BMP3_CHIP_IDS[sensor.kind],
+                clock=self.clock,
+                conditions=conditions,
+                rng=rng,
+                noise=sensor.noise,
+            )
+        else:
+            chip = Ms5611Simulator(
+                clock=self.clock,
+                conditions=conditions,
+                rng=rng,
+                noise=sensor.noise,
+                variant=ms56xx_variant(sensor.kind),
+            )
         self._seeds[sensor.address] += 1
         self.chips[sensor.address] = chip
         return chip
@@ -171,7 +184,7 @@ class World:
             self._schedule(
                 fault.at_s,
                 lambda: both(
-                    lambda: self.chips[address].set_nvm(BLANK_NVM),
+                    lambda: self.chips[address].blank_calibration(),
                     note(fault.at_s, "calibration memory blanked"),
                 ),
             )
@@ -189,7 +202,7 @@ class World:
         if fault.kind == "stuck":
             chip.freeze_output(False)
         elif fault.kind == "corrupt_calibration":
-            chip.set_nvm(DEFAULT_NVM)
+            chip.restore_calibration()
         elif fault.kind == "disappear":
             wrapper = self._wrappers[address]
             wrapper.device = self._new_chip(self._sensors[address])

@@ -22,7 +22,6 @@ from hullwatch.daemon.config import (
     MqttSettings,
     SensorSettings,
     ZoneSettings,
-    bmp3_measurement_time_us,
     load_config,
 )
 
@@ -210,12 +209,6 @@ def test_config_error_message_lists_problems() -> None:
 # --- single-table checks -----------------------------------------------------------
 
 
-def test_bmp3_measurement_time_matches_the_datasheet_formula() -> None:
-    assert bmp3_measurement_time_us(1, 1) == 234 + 392 + 2020 + 163 + 2020
-    assert bmp3_measurement_time_us(8, 1) == 18969
-    assert bmp3_measurement_time_us(32, 32) == 234 + 392 + 64640 + 163 + 64640
-
-
 def sensor(**changes: object) -> dict[str, object]:
     fields: dict[str, object] = {
         "id": "s",
@@ -229,12 +222,32 @@ def sensor(**changes: object) -> dict[str, object]:
     return fields
 
 
-def test_rate_limit_is_the_measurement_time() -> None:
-    # x8/x1 takes 18.969 ms: 52.7 Hz fits, 52.8 Hz does not.
-    SensorSettings.model_validate(sensor(rate_hz=52.7))
-    with pytest.raises(ValidationError, match=r"18\.969 ms .* use rate_hz <= 52\.7"):
-        SensorSettings.model_validate(sensor(rate_hz=52.8))
-    SensorSettings.model_validate(sensor(rate_hz=200, pressure_oversampling=1))
+def test_rate_limit_is_what_the_driver_can_do() -> None:
+    """x8/x1 takes 18.969 ms (datasheet 3.9.2). In normal mode the chip needs an ODR
+    period longer than that and an ODR at least the rate: 20 ms, so 50 Hz at most.
+    In forced mode the driver waits 15 % longer per read: 45.8 Hz."""
+    SensorSettings.model_validate(sensor(rate_hz=50))
+    with pytest.raises(ValidationError, match=r"cannot sample at 51 Hz.*18\.969 ms"):
+        SensorSettings.model_validate(sensor(rate_hz=51))
+    SensorSettings.model_validate(sensor(rate_hz=45, mode="forced"))
+    with pytest.raises(ValidationError, match=r"forced mode.*21\.814 ms with margin"):
+        SensorSettings.model_validate(sensor(rate_hz=46, mode="forced"))
+    SensorSettings.model_validate(sensor(rate_hz=100, pressure_oversampling=1))
+
+
+def test_ms5611_takes_its_own_oversampling_and_rate_limit() -> None:
+    settings = SensorSettings.model_validate(
+        sensor(driver="ms5611", pressure_oversampling=1024, rate_hz=50)
+    )
+    assert settings.tuning.pressure_oversampling == 1024
+    with pytest.raises(
+        ValidationError, match="takes pressure_oversampling one of 256, 512, 1024, 2048 or 4096"
+    ):
+        SensorSettings.model_validate(sensor(driver="ms5611", pressure_oversampling=8))
+    with pytest.raises(ValidationError, match="has no iir_coefficient setting"):
+        SensorSettings.model_validate(sensor(driver="ms5611", iir_coefficient=3))
+    with pytest.raises(ValidationError, match="rate_hz"):
+        SensorSettings.model_validate(sensor(driver="ms5611", rate_hz=100))
 
 
 @pytest.mark.parametrize("address", [0x76, 0x77, "0x77", "118"])

@@ -8,6 +8,7 @@ import pytest
 
 from hullwatch.drivers.bmp3 import Bmp3Sensor, Bmp3Settings
 from hullwatch.drivers.errors import BusError, CalibrationError
+from hullwatch.drivers.ms5611 import Ms5611Sensor, Ms5611Settings
 from hullwatch.hil.loopback import InProcessI2CBus
 from hullwatch.hil.scenario import Scenario
 from hullwatch.hil.virtual_clock import VirtualClock
@@ -42,7 +43,7 @@ def _sensor(world: World, clock: VirtualClock) -> Bmp3Sensor:
     return Bmp3Sensor(InProcessI2CBus(world.bus), ADDRESS, settings, sleep=clock.sleep)
 
 
-async def _read_at(sensor: Bmp3Sensor, clock: VirtualClock, t_s: float) -> float:
+async def _read_at(sensor: Bmp3Sensor | Ms5611Sensor, clock: VirtualClock, t_s: float) -> float:
     clock.advance(max(0.0, t_s - clock.now()))
     reading = await sensor.read()
     assert reading is not None
@@ -142,3 +143,54 @@ def test_a_fault_must_name_a_sensor_on_the_bus() -> None:
                 "faults": [{"at_s": 1, "address": 0x77, "kind": "nack"}],
             }
         )
+
+
+def _ms5611_world(*faults: dict[str, object]) -> tuple[World, VirtualClock, Ms5611Sensor]:
+    clock = VirtualClock()
+    scenario = Scenario.model_validate(
+        {
+            "zones": [
+                {"id": "c", "volume_m3": 0.05, "pressure_pa": PRESSURE_PA, "temperature_k": 295.0}
+            ],
+            "sensors": [{"kind": "ms5611", "zone": "c", "address": ADDRESS, "noise": False}],
+            "faults": [{"address": ADDRESS, **fault} for fault in faults],
+        }
+    )
+    world = World(scenario, clock.now)
+    sensor = Ms5611Sensor(
+        InProcessI2CBus(world.bus),
+        ADDRESS,
+        Ms5611Settings(oversampling=1024, rate_hz=25.0),
+        sleep=clock.sleep,
+    )
+    return world, clock, sensor
+
+
+async def test_ms5611_stuck_and_spike() -> None:
+    _world, clock, sensor = _ms5611_world(
+        {"at_s": 1.0, "kind": "spike", "spike_pa": 600.0},
+        {"at_s": 2.0, "duration_s": 1.0, "kind": "drift", "drift_pa_per_s": 100.0},
+        {"at_s": 2.0, "duration_s": 1.0, "kind": "stuck"},
+    )
+    await sensor.initialise()
+    early = [await _read_at(sensor, clock, 0.5 + 0.1 * k) for k in range(9)]
+    assert sum(abs(p - PRESSURE_PA - 600.0) < 2 for p in early) == 1
+    # The drift would move every reading; stuck, they all repeat the first one.
+    stuck = [await _read_at(sensor, clock, 2.1 + 0.1 * k) for k in range(8)]
+    assert len(set(stuck)) == 1
+    assert await _read_at(sensor, clock, 3.5) == pytest.approx(PRESSURE_PA, abs=2)
+
+
+async def test_ms5611_blank_prom_is_refused_until_restored() -> None:
+    world, clock, sensor = _ms5611_world(
+        {"at_s": 1.0, "duration_s": 1.0, "kind": "corrupt_calibration"}
+    )
+    await sensor.initialise()
+    clock.advance(1.5)
+    world.advance_to(clock.now())
+    with pytest.raises(CalibrationError):
+        await sensor.initialise()
+    clock.advance(1.0)
+    world.advance_to(clock.now())
+    await sensor.initialise()
+    assert await _read_at(sensor, clock, 3.0) == pytest.approx(PRESSURE_PA, abs=2)

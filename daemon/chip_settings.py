@@ -1,0 +1,67 @@
+"""The driver settings a sensor's configuration asks for, built (and so checked) by the driver.
+
+The configuration validates a sensor by building these: a rate the chip cannot
+reach is refused by the same code that would run it, so `check-config` and the
+daemon never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from hullwatch.drivers.bmp3 import Bmp3Settings
+from hullwatch.drivers.ms5611 import Ms5611Settings
+
+BMP3_DRIVERS: Final = frozenset({"bmp388", "bmp390"})
+MS56XX_DRIVERS: Final = frozenset({"ms5611", "ms5607"})
+I2C_DRIVERS: Final = BMP3_DRIVERS | MS56XX_DRIVERS
+
+# Which chip-tuning keys each family takes, and the values allowed (defaults are in
+# `chip_settings`).
+BMP3_OVERSAMPLING: Final = (1, 2, 4, 8, 16, 32)
+BMP3_IIR_COEFFICIENTS: Final = (0, 1, 3, 7, 15, 31, 63, 127)
+MS56XX_OVERSAMPLING: Final = (256, 512, 1024, 2048, 4096)
+ALLOWED: Final[dict[str, dict[str, tuple[object, ...]]]] = {
+    "bmp3": {
+        "mode": ("normal", "forced"),
+        "pressure_oversampling": BMP3_OVERSAMPLING,
+        "temperature_oversampling": BMP3_OVERSAMPLING,
+        "iir_coefficient": BMP3_IIR_COEFFICIENTS,
+    },
+    "ms56xx": {"pressure_oversampling": MS56XX_OVERSAMPLING},
+}
+
+
+def family(driver: str) -> str | None:
+    if driver in BMP3_DRIVERS:
+        return "bmp3"
+    if driver in MS56XX_DRIVERS:
+        return "ms56xx"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ChipTuning:
+    """The chip keys of one sensor, after defaults for its driver."""
+
+    mode: Literal["normal", "forced"] | None = None
+    pressure_oversampling: int | None = None
+    temperature_oversampling: int | None = None
+    iir_coefficient: int | None = None
+
+
+def chip_settings(driver: str, tuning: ChipTuning, rate_hz: float) -> Bmp3Settings | Ms5611Settings:
+    """The driver's settings object; ValueError (from the driver) when the chip cannot do it."""
+    kind = family(driver)
+    if kind == "bmp3":
+        return Bmp3Settings(
+            mode=tuning.mode or "normal",
+            pressure_oversampling=tuning.pressure_oversampling or 8,
+            temperature_oversampling=tuning.temperature_oversampling or 1,
+            iir_coefficient=tuning.iir_coefficient or 0,
+            rate_hz=rate_hz,
+        )
+    if kind == "ms56xx":
+        return Ms5611Settings(oversampling=tuning.pressure_oversampling or 4096, rate_hz=rate_hz)
+    raise ValueError(f"driver {driver!r} has no chip settings")
