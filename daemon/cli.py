@@ -48,6 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     watch.set_defaults(handler=_watch)
 
+    scan = commands.add_parser(
+        "scan",
+        help="probe I2C buses and identify the pressure sensors on them (resets them: "
+        "stop the daemon first)",
+    )
+    scan.add_argument(
+        "buses", nargs="+", metavar="BUS", help="/dev/i2c-N or sim:/path/to/simulator.sock"
+    )
+    scan.add_argument("--timeout-s", type=float, default=0.5, help="per transfer (default 0.5)")
+    scan.add_argument("--json", action="store_true", help="print JSON lines")
+    scan.set_defaults(handler=_scan)
+
     for entry in entry_points(group="hullwatch.commands"):
         register = entry.load()
         register(commands)
@@ -64,6 +76,16 @@ def _check_config(args: argparse.Namespace) -> int:
     from .check_config import check_config
 
     return check_config(args.config, stream=sys.stdout)
+
+
+def _scan(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .scan import scan
+
+    return asyncio.run(
+        scan(args.buses, timeout_s=args.timeout_s, out=sys.stdout, as_json=args.json)
+    )
 
 
 def _watch(args: argparse.Namespace) -> int:
