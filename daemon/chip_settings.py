@@ -12,6 +12,9 @@ from typing import Final, Literal
 
 from hullwatch.drivers.bmp3 import Bmp3Settings
 from hullwatch.drivers.ms5611 import Ms5611Settings
+from hullwatch.drivers.serial_bridge import bridge_serial_settings
+from hullwatch.drivers.transports.serial_port import SerialSettings
+from hullwatch.drivers.vaisala_ptb import ptb_serial_settings
 
 BMP3_DRIVERS: Final = frozenset({"bmp388", "bmp390"})
 MS56XX_DRIVERS: Final = frozenset({"ms5611", "ms5607"})
@@ -30,6 +33,12 @@ ALLOWED: Final[dict[str, dict[str, tuple[object, ...]]]] = {
         "iir_coefficient": BMP3_IIR_COEFFICIENTS,
     },
     "ms56xx": {"pressure_oversampling": MS56XX_OVERSAMPLING},
+    "serial": {
+        "baudrate": (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400),
+        "parity": ("N", "E", "O"),
+        "bytesize": (7, 8),
+        "stopbits": (1, 2),
+    },
 }
 
 
@@ -38,6 +47,8 @@ def family(driver: str) -> str | None:
         return "bmp3"
     if driver in MS56XX_DRIVERS:
         return "ms56xx"
+    if driver in SERIAL_DRIVERS:
+        return "serial"
     return None
 
 
@@ -65,3 +76,36 @@ def chip_settings(driver: str, tuning: ChipTuning, rate_hz: float) -> Bmp3Settin
     if kind == "ms56xx":
         return Ms5611Settings(oversampling=tuning.pressure_oversampling or 4096, rate_hz=rate_hz)
     raise ValueError(f"driver {driver!r} has no chip settings")
+
+
+# --- serial sensors -------------------------------------------------------------
+
+SERIAL_DRIVERS: Final = frozenset({"serial_bridge", "ptb330"})
+# How often the daemon may ask. A bridge streams on its own; the PTB330 answers
+# one SEND per request, and its reply takes ~70 ms at 4800 baud, 7E1.
+SERIAL_MAX_RATE_HZ: Final = {"serial_bridge": 100.0, "ptb330": 4.0}
+
+
+@dataclass(frozen=True, slots=True)
+class LineTuning:
+    baudrate: int | None = None
+    parity: Literal["N", "E", "O"] | None = None
+    bytesize: int | None = None
+    stopbits: int | None = None
+
+
+def serial_settings(driver: str, port: str, tuning: LineTuning, timeout_s: float) -> SerialSettings:
+    """The port settings: the instrument's defaults, with what the configuration changes."""
+    if driver == "serial_bridge":
+        if tuning.baudrate is None:
+            return bridge_serial_settings(port, timeout_s=timeout_s)
+        return bridge_serial_settings(port, baudrate=tuning.baudrate, timeout_s=timeout_s)
+    # The bridge protocol is 8N1 by definition: only its baud rate can change.
+    changed = {key: getattr(tuning, key) for key in ALLOWED["serial"] if getattr(tuning, key)}
+    return ptb_serial_settings(port, timeout_s=timeout_s, **changed)
+
+
+def check_serial_rate(driver: str, rate_hz: float) -> None:
+    limit_hz = SERIAL_MAX_RATE_HZ[driver]
+    if rate_hz > limit_hz:
+        raise ValueError(f"a {driver} is polled at {limit_hz:g} Hz at most, not {rate_hz:g} Hz")

@@ -54,7 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
         "stop the daemon first)",
     )
     scan.add_argument(
-        "buses", nargs="+", metavar="BUS", help="/dev/i2c-N or sim:/path/to/simulator.sock"
+        "buses", nargs="*", metavar="BUS", help="/dev/i2c-N or sim:/path/to/simulator.sock"
+    )
+    scan.add_argument(
+        "--serial",
+        action="append",
+        default=[],
+        metavar="PORT",
+        help="a serial port to try the bridge and PTB330 protocols on (repeatable)",
     )
     scan.add_argument("--timeout-s", type=float, default=0.5, help="per transfer (default 0.5)")
     scan.add_argument("--json", action="store_true", help="print JSON lines")
@@ -83,8 +90,17 @@ def _scan(args: argparse.Namespace) -> int:
 
     from .scan import scan
 
+    if not args.buses and not args.serial:
+        print("hullwatch scan: name at least one I2C bus or --serial port", file=sys.stderr)
+        return ExitCode.USAGE
     return asyncio.run(
-        scan(args.buses, timeout_s=args.timeout_s, out=sys.stdout, as_json=args.json)
+        scan(
+            args.buses,
+            serial_ports=args.serial,
+            timeout_s=args.timeout_s,
+            out=sys.stdout,
+            as_json=args.json,
+        )
     )
 
 

@@ -39,7 +39,17 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from .chip_settings import ALLOWED, ChipTuning, chip_settings, family
+from hullwatch.drivers.vaisala_ptb.protocol import check_address as check_ptb_address
+
+from .chip_settings import (
+    ALLOWED,
+    SERIAL_DRIVERS,
+    ChipTuning,
+    LineTuning,
+    check_serial_rate,
+    chip_settings,
+    family,
+)
 from .config_env import EnvOverrides, apply_env_overrides, field_kind, normalize_id
 
 __all__ = [
@@ -130,6 +140,10 @@ def _int_from_text(value: object) -> object:
 
 def _lower_text(value: object) -> object:
     return value.strip().lower() if isinstance(value, str) else value
+
+
+def _upper_text(value: object) -> object:
+    return value.strip().upper() if isinstance(value, str) else value
 
 
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -309,9 +323,16 @@ class SensorSettings(_Settings):
 
     id: Identifier
     zone: str
-    driver: Annotated[Literal["bmp388", "bmp390", "ms5611", "ms5607"], BeforeValidator(_lower_text)]
+    driver: Annotated[
+        Literal["bmp388", "bmp390", "ms5611", "ms5607", "serial_bridge", "ptb330"],
+        BeforeValidator(_lower_text),
+    ]
     bus: str
-    address: Annotated[int, BeforeValidator(_int_from_text)]
+    # I2C: the chip's 7-bit address (required). PTB330: its RS-485 address, for
+    # POLL mode (optional). Serial bridge: none.
+    address: Annotated[
+        int | None, BeforeValidator(_int_from_text), Field(validate_default=True)
+    ] = None
     # Chip tuning: which keys a driver takes and their defaults are in
     # `chip_settings` (BMP3: all four; MS56xx: pressure_oversampling for both
     # conversions). None means the driver's default.
@@ -319,6 +340,11 @@ class SensorSettings(_Settings):
     pressure_oversampling: ChipNumber = None
     temperature_oversampling: ChipNumber = None
     iir_coefficient: ChipNumber = None
+    # Serial line settings (serial drivers only); None means the instrument's default.
+    baudrate: ChipNumber = None
+    parity: Annotated[Literal["N", "E", "O"] | None, BeforeValidator(_upper_text)] = None
+    bytesize: ChipNumber = None
+    stopbits: ChipNumber = None
     rate_hz: Annotated[float, Field(gt=0, le=200)]
     timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.5
     spike_threshold_pa: Annotated[float, Field(gt=0)] = 50.0
@@ -333,9 +359,23 @@ class SensorSettings(_Settings):
             iir_coefficient=self.iir_coefficient,
         )
 
+    @property
+    def line_tuning(self) -> LineTuning:
+        return LineTuning(
+            baudrate=self.baudrate,
+            parity=self.parity,
+            bytesize=self.bytesize,
+            stopbits=self.stopbits,
+        )
+
     @field_validator("bus")
     @classmethod
-    def _check_bus(cls, bus: str) -> str:
+    def _check_bus(cls, bus: str, info: ValidationInfo) -> str:
+        if info.data.get("driver") in SERIAL_DRIVERS:
+            path = PurePosixPath(bus)
+            if path.is_absolute() and path.name and "\0" not in bus:
+                return bus
+            raise ValueError("expected the absolute path of a serial device (/dev/ttyUSB0)")
         if _I2C_DEV.fullmatch(bus):
             return bus
         if bus.startswith(_SIM_SCHEME):
@@ -346,15 +386,36 @@ class SensorSettings(_Settings):
 
     @field_validator("address")
     @classmethod
-    def _check_address(cls, address: int, info: ValidationInfo) -> int:
+    def _check_address(cls, address: int | None, info: ValidationInfo) -> int | None:
         driver = info.data.get("driver")
+        if driver == "serial_bridge":
+            if address is not None:
+                raise ValueError("a serial bridge has no address; remove it")
+            return None
+        if driver == "ptb330":
+            if address is not None:
+                check_ptb_address(address)
+            return address
         allowed = DRIVER_ADDRESSES.get(driver) if isinstance(driver, str) else None
-        if allowed is not None and address not in allowed:
-            choices = " or ".join(f"0x{a:02x}" for a in allowed)
+        if allowed is None:
+            return address  # an invalid driver is already reported
+        choices = " or ".join(f"0x{a:02x}" for a in allowed)
+        if address is None:
+            raise ValueError(f"a {driver} needs its I2C address: {choices}")
+        if address not in allowed:
             raise ValueError(f"a {driver} answers only at {choices}, not {address:#04x}")
         return address
 
-    @field_validator("mode", "pressure_oversampling", "temperature_oversampling", "iir_coefficient")
+    @field_validator(
+        "mode",
+        "pressure_oversampling",
+        "temperature_oversampling",
+        "iir_coefficient",
+        "baudrate",
+        "parity",
+        "bytesize",
+        "stopbits",
+    )
     @classmethod
     def _check_tuning(cls, value: object, info: ValidationInfo) -> object:
         driver = info.data.get("driver")
@@ -363,7 +424,8 @@ class SensorSettings(_Settings):
             return value  # the driver's default, or an invalid driver already reported
         key = str(info.field_name)
         allowed = ALLOWED[kind].get(key)
-        if allowed is None:
+        # The bridge protocol is 8N1 by definition: only its baud rate can change.
+        if allowed is None or (driver == "serial_bridge" and key != "baudrate"):
             raise ValueError(f"a {driver} has no {key} setting; remove it")
         if value not in allowed:
             *first, last = map(str, allowed)
@@ -374,6 +436,9 @@ class SensorSettings(_Settings):
     @classmethod
     def _check_rate(cls, rate_hz: float, info: ValidationInfo) -> float:
         driver = info.data.get("driver")
+        if driver in SERIAL_DRIVERS:
+            check_serial_rate(str(driver), rate_hz)
+            return rate_hz
         keys = ("mode", "pressure_oversampling", "temperature_oversampling", "iir_coefficient")
         if not isinstance(driver, str) or any(key not in info.data for key in keys):
             return rate_hz  # an invalid driver or tuning key is already reported
@@ -448,7 +513,8 @@ def _check_across_tables(data: Mapping[str, Any]) -> list[_Issue]:
 
     zone_ids = {z["id"]: i for i, z in reversed(zones) if isinstance(z.get("id"), str)}
     watched: set[str] = set()
-    first_at: dict[tuple[str, int], int] = {}
+    first_at: dict[tuple[str, int | None], int] = {}
+    bridge_ports: dict[str, int] = {}
     for i, sensor in sensors:
         zone = sensor.get("zone")
         if isinstance(zone, str):
@@ -458,7 +524,21 @@ def _check_across_tables(data: Mapping[str, Any]) -> list[_Issue]:
                 known = f"did you mean {hint[0]!r}?" if hint else f"zones: {', '.join(zone_ids)}"
                 issues.append((f"sensors[{i}].zone", zone, f"no zone has this id; {known}"))
         bus, address = sensor.get("bus"), _int_from_text(sensor.get("address"))
-        if isinstance(bus, str) and isinstance(address, int) and not isinstance(address, bool):
+        if not isinstance(bus, str):
+            continue
+        if sensor.get("driver") == "serial_bridge" or bus in bridge_ports:
+            # A bridge streams on its line: nothing else can share the port.
+            j = bridge_ports.setdefault(bus, i)
+            if j != i or any(key[0] == bus and at != i for key, at in first_at.items()):
+                message = "a serial bridge needs its port to itself"
+                issues.append((f"sensors[{i}].bus", bus, message))
+                continue
+        if address is None and sensor.get("driver") in SERIAL_DRIVERS:
+            j = first_at.setdefault((bus, None), i)
+            if j != i:
+                message = f"sensors[{j}] already uses {bus}; give each PTB330 its RS-485 address"
+                issues.append((f"sensors[{i}].address", MISSING, message))
+        elif isinstance(address, int) and not isinstance(address, bool):
             j = first_at.setdefault((bus, address), i)
             if j != i:
                 message = f"sensors[{j}] is already at address {address:#04x} on {bus}"

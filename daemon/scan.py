@@ -1,4 +1,4 @@
-"""`hullwatch scan`: what answers on an I2C bus, and which chips they are.
+"""`hullwatch scan`: what answers on I2C buses and serial ports, and which sensors they are.
 
 Probing is the SMBus "quick write" i2cdetect uses (an address byte and a
 STOP, no data), which no pressure sensor we know acts on. A device that
@@ -9,8 +9,12 @@ acknowledges is identified by what only its chip says:
   the AN520 CRC4, which random data does only once in sixteen tries and an
   all-zero PROM never.
 
-An identified chip is then initialised and read once, which resets it:
-scan a bus while the daemon is stopped.
+A serial port is tried with each protocol we speak, at its instrument's
+default line settings: a `$HWP` bridge (a valid frame within a few seconds),
+then a PTB330 (`VERS` names it).
+
+An identified sensor is then initialised and read once, which resets a chip
+and puts a PTB330 in STOP mode: scan while the daemon is stopped.
 """
 
 from __future__ import annotations
@@ -28,8 +32,12 @@ from hullwatch.drivers.bus import I2CBus
 from hullwatch.drivers.errors import BusError, SensorError
 from hullwatch.drivers.ms5611 import MS5611, Ms5611Sensor, Ms5611Settings
 from hullwatch.drivers.sensor import PressureSensor
+from hullwatch.drivers.serial_bridge import SerialBridgeSensor
 from hullwatch.drivers.transports import open_i2c_bus
+from hullwatch.drivers.transports.serial_port import SerialLine
+from hullwatch.drivers.vaisala_ptb import PtbSensor
 
+from .chip_settings import LineTuning, serial_settings
 from .exit_codes import ExitCode
 
 FIRST_ADDRESS = 0x03  # 0x00-0x02 and 0x78-0x7F are reserved by the I2C specification
@@ -145,7 +153,44 @@ async def _first_reading(
     )
 
 
-async def scan(buses: Sequence[str], *, timeout_s: float, out: TextIO, as_json: bool) -> int:
+async def scan_serial(port: str, *, timeout_s: float) -> Finding:
+    """Try each serial protocol we speak, with its instrument's default line settings."""
+    where = _Where(port, "-")
+    failures = []
+    for driver in ("serial_bridge", "ptb330"):
+        line = SerialLine(serial_settings(driver, port, LineTuning(), timeout_s))
+        sensor: PressureSensor
+        if driver == "serial_bridge":
+            sensor = SerialBridgeSensor(line, expected_rate_hz=1.0)
+        else:
+            sensor = PtbSensor(line)
+        try:
+            await sensor.initialise()
+            reading = await sensor.read()
+        except SensorError as exc:
+            failures.append(f"{driver}: {exc.message}")
+            continue
+        finally:
+            await line.close()
+        if reading is None:
+            return where.finding(chip=driver, detail=f"{sensor.description}; no reading yet")
+        return where.finding(
+            chip=driver,
+            detail=sensor.description,
+            pressure_pa=round(reading.pressure_pa, 2),
+            temperature_c=round(reading.temperature_c, 3),
+        )
+    return where.finding(chip=None, detail="; ".join(failures))
+
+
+async def scan(
+    buses: Sequence[str],
+    *,
+    serial_ports: Sequence[str] = (),
+    timeout_s: float,
+    out: TextIO,
+    as_json: bool,
+) -> int:
     found_any = False
     for spec in buses:
         try:
@@ -165,4 +210,8 @@ async def scan(buses: Sequence[str], *, timeout_s: float, out: TextIO, as_json: 
         for finding in findings:
             found_any = found_any or finding.chip is not None
             print(json.dumps(asdict(finding)) if as_json else finding.line(), file=out)
+    for port in serial_ports:
+        finding = await scan_serial(port, timeout_s=max(timeout_s, 1.0))
+        found_any = found_any or finding.chip is not None
+        print(json.dumps(asdict(finding)) if as_json else finding.line(), file=out)
     return ExitCode.OK if found_any else ExitCode.FAILURE

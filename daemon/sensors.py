@@ -1,4 +1,4 @@
-"""Build the driver objects a configuration names (one transport per bus, shared)."""
+"""Build the driver objects a configuration names: one transport per bus or port, shared."""
 
 from __future__ import annotations
 
@@ -7,26 +7,49 @@ from hullwatch.drivers.bus import I2CBus
 from hullwatch.drivers.ms5611 import Ms5611Sensor
 from hullwatch.drivers.ms5611 import variant_by_name as ms56xx_variant
 from hullwatch.drivers.sensor import PressureSensor
+from hullwatch.drivers.serial_bridge import SerialBridgeSensor
 from hullwatch.drivers.transports import open_i2c_bus
+from hullwatch.drivers.transports.serial_port import SerialLine
+from hullwatch.drivers.vaisala_ptb import PtbSensor
 
-from .chip_settings import chip_settings
+from .chip_settings import SERIAL_DRIVERS, chip_settings, serial_settings
 from .config import SensorSettings
 
 
 class SensorFactory:
     def __init__(self) -> None:
         self.buses: dict[str, I2CBus] = {}
+        self.lines: dict[str, SerialLine] = {}
 
     def build(self, settings: SensorSettings) -> PressureSensor:
+        if settings.driver in SERIAL_DRIVERS:
+            return self._serial(settings)
         bus = self.buses.get(settings.bus)
         if bus is None:
             bus = open_i2c_bus(settings.bus, timeout_s=settings.timeout_s)
             self.buses[settings.bus] = bus
+        address = settings.address
+        assert address is not None  # the configuration requires one for every I2C driver
         chip = chip_settings(settings.driver, settings.tuning, settings.rate_hz)
         if isinstance(chip, Bmp3Settings):
-            return Bmp3Sensor(bus, settings.address, chip, expected_chip=settings.driver)
-        return Ms5611Sensor(bus, settings.address, chip, variant=ms56xx_variant(settings.driver))
+            return Bmp3Sensor(bus, address, chip, expected_chip=settings.driver)
+        return Ms5611Sensor(bus, address, chip, variant=ms56xx_variant(settings.driver))
+
+    def _serial(self, settings: SensorSettings) -> PressureSensor:
+        line = self.lines.get(settings.bus)
+        if line is None:
+            line = SerialLine(
+                serial_settings(
+                    settings.driver, settings.bus, settings.line_tuning, settings.timeout_s
+                )
+            )
+            self.lines[settings.bus] = line
+        if settings.driver == "serial_bridge":
+            return SerialBridgeSensor(line, expected_rate_hz=settings.rate_hz)
+        return PtbSensor(line, address=settings.address)
 
     async def close(self) -> None:
         for bus in self.buses.values():
             await bus.close()
+        for line in self.lines.values():
+            await line.close()

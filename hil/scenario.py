@@ -73,16 +73,53 @@ class EventSpec(_Strict):
         return self
 
 
+class SerialSensorSpec(_Strict):
+    """An instrument on a serial line, served on a pseudo-terminal behind `link`."""
+
+    kind: Literal["serial_bridge", "ptb330"]
+    zone: str
+    link: str  # absolute path of the symlink the daemon opens, like /dev/serial/by-id/...
+    rate_hz: float = Field(default=10.0, gt=0, le=100)  # a bridge's frame rate
+    address: int | None = Field(default=None, ge=0, le=255)  # a PTB330's RS-485 address
+    noise_pa: float = Field(default=0.5, ge=0)
+
+    @model_validator(mode="after")
+    def _absolute_link(self) -> SerialSensorSpec:
+        if not self.link.startswith("/"):
+            raise ValueError(f"link must be an absolute path, got {self.link!r}")
+        return self
+
+
+I2C_FAULTS = frozenset(
+    {"nack", "eio", "hang", "stuck", "spike", "drift", "disappear", "corrupt_calibration"}
+)
+SERIAL_FAULTS = frozenset({"unplug", "garbage", "corrupt_line", "truncated_line", "silence"})
 FaultKind = Literal[
-    "nack", "eio", "hang", "stuck", "spike", "drift", "disappear", "corrupt_calibration"
+    "nack",
+    "eio",
+    "hang",
+    "stuck",
+    "spike",
+    "drift",
+    "disappear",
+    "corrupt_calibration",
+    "unplug",
+    "garbage",
+    "corrupt_line",
+    "truncated_line",
+    "silence",
 ]
 
 
 class FaultSpec(_Strict):
-    """A fault in one sensor from `at_s` for `duration_s` (absent: until the end)."""
+    """A fault in one sensor from `at_s` for `duration_s` (absent: until the end).
+
+    The sensor is an I2C chip by `address` or a serial instrument by `link`.
+    """
 
     at_s: float = Field(ge=0)
-    address: int = Field(ge=0x03, le=0x77)
+    address: int | None = Field(default=None, ge=0x03, le=0x77)
+    link: str | None = None
     kind: FaultKind
     duration_s: float | None = Field(default=None, gt=0)
     spike_pa: float = 500.0  # `spike`: added to one sample
@@ -92,11 +129,22 @@ class FaultSpec(_Strict):
     def end_s(self) -> float:
         return float("inf") if self.duration_s is None else self.at_s + self.duration_s
 
+    @model_validator(mode="after")
+    def _one_target_that_can_have_it(self) -> FaultSpec:
+        if (self.address is None) == (self.link is None):
+            raise ValueError("a fault names either an I2C address or a serial link")
+        if self.address is not None and self.kind not in I2C_FAULTS:
+            raise ValueError(f"{self.kind!r} is a serial fault: name the sensor's link")
+        if self.link is not None and self.kind not in SERIAL_FAULTS:
+            raise ValueError(f"{self.kind!r} is an I2C fault: name the sensor's address")
+        return self
+
 
 class Scenario(_Strict):
     seed: int = 1
     zones: list[ZoneSpec] = Field(min_length=1)
-    sensors: list[SensorSpec] = Field(min_length=1)
+    sensors: list[SensorSpec] = Field(default_factory=list)
+    serial_sensors: list[SerialSensorSpec] = Field(default_factory=list)
     events: list[EventSpec] = Field(default_factory=list)
     faults: list[FaultSpec] = Field(default_factory=list)
 
@@ -105,15 +153,27 @@ class Scenario(_Strict):
         zone_ids = {zone.id for zone in self.zones}
         if len(zone_ids) != len(self.zones):
             raise ValueError("zone ids must be unique")
-        for zone in [sensor.zone for sensor in self.sensors] + [e.zone for e in self.events]:
+        if not self.sensors and not self.serial_sensors:
+            raise ValueError("a scenario needs at least one sensor or serial sensor")
+        referring = [
+            *(sensor.zone for sensor in self.sensors),
+            *(sensor.zone for sensor in self.serial_sensors),
+            *(event.zone for event in self.events),
+        ]
+        for zone in referring:
             if zone not in zone_ids:
                 raise ValueError(f"unknown zone {zone!r}; zones are {sorted(zone_ids)}")
         addresses = [sensor.address for sensor in self.sensors]
         if len(set(addresses)) != len(addresses):
             raise ValueError("two sensors share an I2C address on the simulated bus")
+        links = [sensor.link for sensor in self.serial_sensors]
+        if len(set(links)) != len(links):
+            raise ValueError("two serial sensors share a link path")
         for fault in self.faults:
-            if fault.address not in addresses:
+            if fault.address is not None and fault.address not in addresses:
                 raise ValueError(f"fault at 0x{fault.address:02x}: no sensor at that address")
+            if fault.link is not None and fault.link not in links:
+                raise ValueError(f"fault at {fault.link}: no serial sensor has that link")
         return self
 
 

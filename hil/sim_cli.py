@@ -52,12 +52,15 @@ async def serve(*, scenario_path: Path, socket_path: Path, scenario: Any) -> Non
 
     world = World(scenario, clock)
     server = BusServer(world.bus, socket_path)
+    # Serial links first: once the socket answers, everything is there.
+    world.start()
     await server.start()
     log.info(
         "simulator ready",
         scenario=str(scenario_path),
         socket=str(socket_path),
         addresses=[f"0x{address:02x}" for address in world.bus.addresses],
+        serial_links=sorted(world.serial),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -68,8 +71,8 @@ async def serve(*, scenario_path: Path, socket_path: Path, scenario: Any) -> Non
             # The chambers advance lazily on every conversion; this tick makes
             # events fire on time when nobody is reading, and logs every event
             # that fired since the last tick, whoever advanced the world.
-            world.advance_to(clock())
-            for event in world.fired:
+            world.tick(clock())
+            for event in world.take_fired():
                 log.info(
                     "scenario event",
                     at_s=event.at_s,
@@ -77,11 +80,11 @@ async def serve(*, scenario_path: Path, socket_path: Path, scenario: Any) -> Non
                     what=event.description,
                     pressure_pa=round(world.chambers[event.zone].pressure_pa, 2),
                 )
-            world.fired.clear()
             try:
                 await asyncio.wait_for(stop.wait(), EVENT_POLL_INTERVAL_S)
             except TimeoutError:
                 continue
     finally:
         await server.close()
+        world.close()
         log.info("simulator stopped")

@@ -1,11 +1,21 @@
-"""The simulated world one scenario describes: chambers, sensor chips, events, faults, one clock."""
+"""The simulated world one scenario describes: chambers, sensors, events, faults, one clock.
+
+The world advances lazily: whenever a sensor converts, it is brought up to that
+time, applying the chamber events and I2C faults due on the way. Serial
+instruments run on their own threads and also ask for conditions, so that path
+is guarded by a lock; their faults are applied by `tick` from the simulator's
+main loop (within its 0.1 s tick), never from inside an instrument's thread,
+which would otherwise wait on itself.
+"""
 
 from __future__ import annotations
 
 import functools
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from hullwatch.daemon.physics import KELVIN_AT_0_C
 from hullwatch.drivers.ms5611 import variant_by_name as ms56xx_variant
@@ -15,11 +25,13 @@ from .chamber import Chamber, Hole, ThermalProfile
 from .faults import BUS_FAULTS, ActiveWindow, FaultyDevice, SimulatedChip
 from .i2c_bus import SimulatedI2CBus
 from .ms5611_sim import Ms5611Simulator
-from .scenario import EventSpec, FaultSpec, Scenario, SensorSpec
+from .scenario import EventSpec, FaultSpec, Scenario, SensorSpec, SerialSensorSpec
+from .serial_sims import BridgeSimulator, PtbSimulator
 
 BMP3_CHIP_IDS = {"bmp388": 0x50, "bmp390": 0x60}
 
 Conditions = Callable[[float], tuple[float, float]]
+SerialInstrument = BridgeSimulator | PtbSimulator
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +49,9 @@ class _Action:
 
 
 class World:
-    """Advances lazily: whenever a chip converts, the world is brought up to that time."""
-
     def __init__(self, scenario: Scenario, clock: Callable[[], float]) -> None:
         self.clock = clock
+        self._lock = threading.RLock()
         self.chambers = {
             zone.id: Chamber.filled(
                 volume_m3=zone.volume_m3,
@@ -56,35 +67,71 @@ class World:
             for zone in scenario.zones
         }
         self.fired: list[FiredEvent] = []
+        rng = random.Random(scenario.seed)
+
         self.bus = SimulatedI2CBus()
         self.chips: dict[int, SimulatedChip] = {}
         self._sensors = {sensor.address: sensor for sensor in scenario.sensors}
+        self._seeds = {sensor.address: rng.getrandbits(64) for sensor in scenario.sensors}
         self._drifts: dict[int, list[FaultSpec]] = {}
         self._wrappers: dict[int, FaultyDevice] = {}
-        rng = random.Random(scenario.seed)
-        self._seeds = {sensor.address: rng.getrandbits(64) for sensor in scenario.sensors}
         for sensor in scenario.sensors:
             self._wrappers[sensor.address] = FaultyDevice(self._new_chip(sensor), clock)
             self.bus.attach(sensor.address, self._wrappers[sensor.address])
+
+        self.serial: dict[str, SerialInstrument] = {
+            spec.link: self._new_instrument(spec, random.Random(rng.getrandbits(64)))
+            for spec in scenario.serial_sensors
+        }
+        self._serial_zone = {spec.link: spec.zone for spec in scenario.serial_sensors}
+
         self._actions: list[_Action] = []
+        self._serial_actions: list[_Action] = []
         for event in scenario.events:
-            self._schedule(event.at_s, functools.partial(self._apply_event, event))
+            self._schedule(self._actions, event.at_s, functools.partial(self._apply_event, event))
         for fault in scenario.faults:
             self._add_fault(fault)
         self._actions.sort()
+        self._serial_actions.sort()
+
+    # --- time ---
 
     def advance_to(self, t_s: float) -> list[FiredEvent]:
-        """Bring every chamber to `t_s`, applying the events and faults due on the way."""
-        fired = []
-        while self._actions and self._actions[0].at_s <= t_s:
-            action = self._actions.pop(0)
+        """Bring every chamber to `t_s`, applying the events and I2C faults due on the way."""
+        with self._lock:
+            fired = []
+            while self._actions and self._actions[0].at_s <= t_s:
+                action = self._actions.pop(0)
+                for chamber in self.chambers.values():
+                    chamber.advance_to(action.at_s)
+                fired.append(action.apply())
             for chamber in self.chambers.values():
-                chamber.advance_to(action.at_s)
-            fired.append(action.apply())
-        for chamber in self.chambers.values():
-            chamber.advance_to(t_s)
-        self.fired.extend(fired)
-        return fired
+                chamber.advance_to(t_s)
+            self.fired.extend(fired)
+            return fired
+
+    def tick(self, t_s: float) -> None:
+        """Advance, and apply the serial faults due (from the main loop only)."""
+        self.advance_to(t_s)
+        while self._serial_actions and self._serial_actions[0].at_s <= t_s:
+            event = self._serial_actions.pop(0).apply()
+            with self._lock:
+                self.fired.append(event)
+
+    def take_fired(self) -> list[FiredEvent]:
+        """The events fired since the last call, whoever advanced the world."""
+        with self._lock:
+            fired, self.fired = self.fired, []
+            return fired
+
+    def start(self) -> None:
+        """Open the serial instruments' pseudo-terminals and start serving them."""
+        for instrument in self.serial.values():
+            instrument.start()
+
+    def close(self) -> None:
+        for instrument in self.serial.values():
+            instrument.close()
 
     # --- sensors ---
 
@@ -92,7 +139,8 @@ class World:
         """A powered-on chip; a chip that reappears gets a new one with fresh state."""
         chip: SimulatedChip
         rng = random.Random(self._seeds[sensor.address])
-        conditions = self._conditions_for(sensor)
+        self._seeds[sensor.address] += 1
+        conditions = self._conditions_for(sensor.zone, sensor.address)
         if sensor.kind in BMP3_CHIP_IDS:
             chip = Bmp3Simulator(
                 chip_id=BMP3_CHIP_IDS[sensor.kind],
@@ -109,27 +157,48 @@ class World:
                 noise=sensor.noise,
                 variant=ms56xx_variant(sensor.kind),
             )
-        self._seeds[sensor.address] += 1
         self.chips[sensor.address] = chip
         return chip
 
-    def _conditions_for(self, sensor: SensorSpec) -> Conditions:
+    def _new_instrument(self, spec: SerialSensorSpec, rng: random.Random) -> SerialInstrument:
+        exact = self._conditions_for(spec.zone, None)
+
+        def noisy(t_s: float) -> tuple[float, float]:
+            pressure_pa, temperature_c = exact(t_s)
+            return pressure_pa + rng.gauss(0.0, spec.noise_pa), temperature_c
+
+        Path(spec.link).parent.mkdir(parents=True, exist_ok=True)
+        if spec.kind == "serial_bridge":
+            return BridgeSimulator(noisy, self.clock, spec.rate_hz, link_path=Path(spec.link))
+        return PtbSimulator(
+            noisy,
+            self.clock,
+            link_path=Path(spec.link),
+            address=spec.address or 0,
+            smode="STOP" if spec.address is None else "POLL",
+        )
+
+    def _conditions_for(self, zone_id: str, address: int | None) -> Conditions:
         def conditions(t_s: float) -> tuple[float, float]:
-            self.advance_to(t_s)
-            chamber = self.chambers[sensor.zone]
-            offset_pa = sum(
-                fault.drift_pa_per_s * (t_s - fault.at_s)
-                for fault in self._drifts.get(sensor.address, [])
-                if fault.at_s <= t_s < fault.end_s
-            )
-            return chamber.pressure_pa + offset_pa, chamber.temperature_k - KELVIN_AT_0_C
+            with self._lock:
+                self.advance_to(t_s)
+                chamber = self.chambers[zone_id]
+                drifts = self._drifts.get(address, []) if address is not None else []
+                offset_pa = sum(
+                    fault.drift_pa_per_s * (t_s - fault.at_s)
+                    for fault in drifts
+                    if fault.at_s <= t_s < fault.end_s
+                )
+                return chamber.pressure_pa + offset_pa, chamber.temperature_k - KELVIN_AT_0_C
 
         return conditions
 
     # --- timeline ---
 
-    def _schedule(self, at_s: float, apply: Callable[[], FiredEvent]) -> None:
-        self._actions.append(_Action(at_s, len(self._actions), apply))
+    def _schedule(
+        self, actions: list[_Action], at_s: float, apply: Callable[[], FiredEvent]
+    ) -> None:
+        actions.append(_Action(at_s, len(self._actions) + len(self._serial_actions), apply))
 
     def _apply_event(self, event: EventSpec) -> FiredEvent:
         chamber = self.chambers[event.zone]
@@ -143,69 +212,83 @@ class World:
         return FiredEvent(event.at_s, event.zone, text)
 
     def _add_fault(self, fault: FaultSpec) -> None:
-        address = fault.address
-        zone = self._sensors[address].zone
-        where = f"sensor at 0x{address:02x}"
+        if fault.address is not None:
+            actions = self._actions
+            zone = self._sensors[fault.address].zone
+            where = f"sensor at 0x{fault.address:02x}"
+            if fault.kind in BUS_FAULTS:
+                window = ActiveWindow(fault.at_s, fault.end_s)
+                self._wrappers[fault.address].add(fault.kind, window)
+            if fault.kind == "drift":
+                self._drifts.setdefault(fault.address, []).append(fault)
+        else:
+            assert fault.link is not None
+            actions = self._serial_actions
+            zone = self._serial_zone[fault.link]
+            where = f"serial sensor at {fault.link}"
 
-        def note(at_s: float, text: str) -> Callable[[], FiredEvent]:
-            return lambda: FiredEvent(at_s, zone, f"{where}: {text}")
+        def begin() -> FiredEvent:
+            return FiredEvent(fault.at_s, zone, f"{where}: {self._begin_fault(fault)}")
 
-        def both(first: Callable[[], object], event: Callable[[], FiredEvent]) -> FiredEvent:
-            first()
-            return event()
+        def end() -> FiredEvent:
+            return FiredEvent(fault.end_s, zone, f"{where}: {self._end_fault(fault)}")
 
-        if fault.kind in BUS_FAULTS:
-            self._wrappers[address].add(fault.kind, ActiveWindow(fault.at_s, fault.end_s))
-            self._schedule(fault.at_s, note(fault.at_s, f"{fault.kind} begins"))
-            if fault.duration_s is not None:
-                self._schedule(fault.end_s, note(fault.end_s, f"{fault.kind} ends"))
-            return
-        if fault.kind == "drift":
-            self._drifts.setdefault(address, []).append(fault)
-            starts = f"drifting {fault.drift_pa_per_s:+g} Pa/s"
-            self._schedule(fault.at_s, note(fault.at_s, starts))
-        elif fault.kind == "spike":
-            self._schedule(
-                fault.at_s,
-                lambda: both(
-                    lambda: self.chips[address].inject_spike(fault.spike_pa),
-                    note(fault.at_s, f"spike of {fault.spike_pa:+g} Pa"),
-                ),
-            )
-            return
-        elif fault.kind == "stuck":
-            self._schedule(
-                fault.at_s,
-                lambda: both(
-                    lambda: self.chips[address].freeze_output(True), note(fault.at_s, "stuck")
-                ),
-            )
-        elif fault.kind == "corrupt_calibration":
-            self._schedule(
-                fault.at_s,
-                lambda: both(
-                    lambda: self.chips[address].blank_calibration(),
-                    note(fault.at_s, "calibration memory blanked"),
-                ),
-            )
-        elif fault.kind == "disappear":
-            self._schedule(
-                fault.at_s,
-                lambda: both(lambda: self.bus.detach(address), note(fault.at_s, "gone")),
-            )
+        self._schedule(actions, fault.at_s, begin)
         if fault.duration_s is not None:
-            self._schedule(fault.end_s, lambda: self._end_fault(fault))
+            self._schedule(actions, fault.end_s, end)
 
-    def _end_fault(self, fault: FaultSpec) -> FiredEvent:
-        address = fault.address
-        chip = self.chips[address]
-        if fault.kind == "stuck":
-            chip.freeze_output(False)
-        elif fault.kind == "corrupt_calibration":
-            chip.restore_calibration()
-        elif fault.kind == "disappear":
-            wrapper = self._wrappers[address]
-            wrapper.device = self._new_chip(self._sensors[address])
-            self.bus.attach(address, wrapper)
-        zone = self._sensors[address].zone
-        return FiredEvent(fault.end_s, zone, f"sensor at 0x{address:02x}: {fault.kind} ends")
+    def _begin_fault(self, fault: FaultSpec) -> str:
+        kind = fault.kind
+        if fault.address is not None:
+            chip = self.chips[fault.address]
+            if kind == "spike":
+                chip.inject_spike(fault.spike_pa)
+                return f"spike of {fault.spike_pa:+g} Pa"
+            if kind == "stuck":
+                chip.freeze_output(True)
+            elif kind == "corrupt_calibration":
+                chip.blank_calibration()
+            elif kind == "disappear":
+                self.bus.detach(fault.address)
+            elif kind == "drift":
+                return f"drifting {fault.drift_pa_per_s:+g} Pa/s"
+            return f"{kind} begins"
+        assert fault.link is not None
+        instrument = self.serial[fault.link]
+        if kind == "unplug":
+            instrument.unplug()
+        elif kind == "silence":
+            instrument.pause()
+        elif kind == "garbage":
+            instrument.inject_garbage(b"\x8f\xfe\x13$HW\xa0\xff\r\n")
+        elif kind == "corrupt_line":
+            if isinstance(instrument, BridgeSimulator):
+                instrument.inject_corrupted_line()
+            else:
+                instrument.inject_corrupted_reply()
+        elif kind == "truncated_line":
+            if isinstance(instrument, BridgeSimulator):
+                instrument.inject_truncated_line()
+            else:
+                instrument.inject_truncated_reply()
+        return f"{kind} begins"
+
+    def _end_fault(self, fault: FaultSpec) -> str:
+        kind = fault.kind
+        if fault.address is not None:
+            chip = self.chips[fault.address]
+            if kind == "stuck":
+                chip.freeze_output(False)
+            elif kind == "corrupt_calibration":
+                chip.restore_calibration()
+            elif kind == "disappear":
+                wrapper = self._wrappers[fault.address]
+                wrapper.device = self._new_chip(self._sensors[fault.address])
+                self.bus.attach(fault.address, wrapper)
+        elif fault.link is not None:
+            instrument = self.serial[fault.link]
+            if kind == "unplug":
+                instrument.replug()
+            elif kind == "silence":
+                instrument.resume()
+        return f"{kind} ends"

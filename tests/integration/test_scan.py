@@ -116,3 +116,67 @@ def test_scan_says_why_a_bus_cannot_be_opened(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"cannot open sim:{tmp_path / 'absent.sock'}" in result.stderr
     assert "cannot open /dev/i2c-250" in result.stderr
+
+
+def test_scan_names_serial_instruments_and_says_why_a_port_is_not_one(tmp_path: Path) -> None:
+    links = tmp_path / "serial"
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(
+        f"""
+[[zones]]
+id = "c"
+volume_m3 = 0.05
+pressure_pa = 99000.0
+temperature_k = 293.15
+[[serial_sensors]]
+kind = "serial_bridge"
+zone = "c"
+link = "{links}/bridge"
+rate_hz = 10.0
+[[serial_sensors]]
+kind = "ptb330"
+zone = "c"
+link = "{links}/ptb"
+"""
+    )
+    simulator = start_simulator(scenario, tmp_path / "sim.sock", tmp_path / "sim.log")
+    try:
+        result = subprocess.run(
+            [
+                *hullwatch_command(),
+                "scan",
+                "--json",
+                "--serial",
+                f"{links}/bridge",
+                "--serial",
+                f"{links}/ptb",
+                "--serial",
+                f"{links}/absent",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        simulator.stop()
+    assert result.returncode == 0, result.stderr
+    findings = {
+        Path(item["bus"]).name: item for item in map(json.loads, result.stdout.splitlines())
+    }
+    assert findings["bridge"]["chip"] == "serial_bridge"
+    assert findings["ptb"]["chip"] == "ptb330"
+    assert "PTB330" in findings["ptb"]["detail"]
+    for name in ("bridge", "ptb"):
+        assert findings[name]["pressure_pa"] == pytest.approx(99_000.0, abs=5.0)
+    assert findings["absent"]["chip"] is None
+    assert "serial_bridge:" in findings["absent"]["detail"]
+    assert "ptb330:" in findings["absent"]["detail"]
+
+
+def test_scan_needs_something_to_scan() -> None:
+    result = subprocess.run(
+        [*hullwatch_command(), "scan"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 64
+    assert "name at least one I2C bus or --serial port" in result.stderr
