@@ -41,6 +41,7 @@ def alert_document(
         "hole_diameter_mm": _rounded(a.hole_diameter_mm, 5),
         "reserve_time_s": _rounded(a.reserve_time_s, 1),
         "sensors": list(a.sensors_used),
+        "sensors_suspect": list(a.sensors_suspect),
         "reason": a.reason,
     }
 
@@ -58,6 +59,7 @@ def telemetry_document(assessment: Assessment, *, station: str) -> dict[str, Any
         "level": a.level.value,
         "window_fill": round(a.window_fill, 3),
         "sensors": list(a.sensors_used),
+        "sensors_suspect": list(a.sensors_suspect),
     }
 
 

@@ -13,10 +13,12 @@ show: the leak.
 
 from __future__ import annotations
 
+import math
+import statistics
 from dataclasses import dataclass
 
 from .levels import Level, LevelPolicy
-from .linear_fit import SlidingLineFit
+from .linear_fit import LineFit, SlidingLineFit
 from .physics import (
     KELVIN_AT_0_C,
     R_AIR_J_PER_KG_K,
@@ -57,6 +59,7 @@ class Assessment:
     hole_diameter_mm: float | None
     reserve_time_s: float | None
     sensors_used: tuple[str, ...]
+    sensors_suspect: tuple[str, ...]  # whose rate disagrees with the zone's other sensors
     window_fill: float
 
     @property
@@ -69,6 +72,9 @@ class _SensorTrack:
     fit: SlidingLineFit
     pressure_pa: float = 0.0
     temperature_c: float = 0.0
+
+
+_Fit = tuple[str, _SensorTrack, LineFit]
 
 
 class ZoneDetector:
@@ -106,6 +112,7 @@ class ZoneDetector:
                 fits.append((sensor_id, track, fit))
         if not fits:
             return None
+        fits, suspect = self._vote(fits)
         weights = [1.0 / fit.slope_stderr**2 for _, _, fit in fits]
         total_weight = sum(weights)
         slope = sum(w * fit.slope for w, (_, _, fit) in zip(weights, fits, strict=True))
@@ -125,6 +132,8 @@ class ZoneDetector:
         if window_fill >= p.min_window_fill:
             self.level = p.policy.next_level(previous, fall, dpdt_stderr)
         reason = self._reason(previous, fall, dpdt_stderr, window_fill)
+        if suspect:
+            reason += f"; sensors disagree, suspect: {', '.join(suspect)}"
 
         leak_pv = max(fall, 0.0) * p.volume_m3
         diameter_m = hole_diameter_m(
@@ -151,8 +160,42 @@ class ZoneDetector:
                 pressure_pa=pressure_pa, dpdt_pa_per_s=dpdt, floor_pa=p.floor_pa
             ),
             sensors_used=tuple(sensor_id for sensor_id, _, _ in fits),
+            sensors_suspect=suspect,
             window_fill=window_fill,
         )
+
+    def _vote(self, fits: list[_Fit]) -> tuple[list[_Fit], tuple[str, ...]]:
+        """Set aside sensors whose rate disagrees with the others (a drifting sensor).
+
+        A leak moves every sensor in a zone alike; a sensor drifting on its own
+        does not. Two rates disagree when they differ by more than
+        `significance_sigma` combined standard errors and by more than half the
+        warning rate. With three or more sensors the ones far from the median
+        are set aside. Two that disagree cannot out-vote each other: the zone is
+        judged by the one falling more slowly, so a drift alone never raises a
+        level, and both are named as suspect.
+        """
+        if len(fits) < 2:
+            return fits, ()
+        sigma = self.parameters.policy.significance_sigma
+        tolerance = self.parameters.policy.warning_pa_per_s / 2.0
+
+        def disagree(difference: float, stderr: float) -> bool:
+            return abs(difference) > max(sigma * stderr, tolerance)
+
+        if len(fits) >= 3:
+            median = statistics.median(fit.slope for _, _, fit in fits)
+            suspect = [f for f in fits if disagree(f[2].slope - median, f[2].slope_stderr)]
+            kept = [f for f in fits if f not in suspect]
+            if not kept:
+                return fits, ()
+            return kept, tuple(sensor_id for sensor_id, _, _ in suspect)
+        first, second = fits
+        combined = math.hypot(first[2].slope_stderr, second[2].slope_stderr)
+        if not disagree(first[2].slope - second[2].slope, combined):
+            return fits, ()
+        slower = first if first[2].slope > second[2].slope else second
+        return [slower], (first[0], second[0])
 
     def _reason(self, previous: Level, fall: float, stderr: float, window_fill: float) -> str:
         policy = self.parameters.policy

@@ -192,3 +192,47 @@ def test_two_sensors_combine_by_inverse_variance() -> None:
     assert set(assessment.sensors_used) == {"quiet", "noisy"}
     # The sensors' 8 Pa offset does not enter the slope: each has its own fit.
     assert assessment.dpdt_pa_per_s == pytest.approx(-0.5, abs=0.05)
+
+
+def _feed_sensors(detector: ZoneDetector, seconds: float, rates: dict[str, float], seed: int):
+    """Several sensors on one zone, each seeing P0 + rate·t (its own rate) plus noise."""
+    rng = random.Random(seed)
+    levels = []
+    assessment = None
+    for k in range(int(seconds * RATE_HZ)):
+        for index, (sensor, rate) in enumerate(rates.items()):
+            t = k / RATE_HZ + index * 1e-3
+            pressure = P0_PA + 3.0 * index + rate * t + rng.gauss(0.0, 2.3)
+            detector.add_sample(sensor, t, pressure, T0_K - 273.15)
+        assessment = detector.assess()
+        if assessment is not None and assessment.level_changed:
+            levels.append(assessment.level)
+    return levels, assessment
+
+
+def test_a_drifting_sensor_is_outvoted_by_two_that_agree() -> None:
+    detector = _zone()
+    levels, assessment = _feed_sensors(detector, 30.0, {"a": 0.0, "b": 0.0, "c": -1.0}, 1)
+    assert levels == []
+    assert assessment is not None
+    assert assessment.sensors_suspect == ("c",)
+    assert set(assessment.sensors_used) == {"a", "b"}
+    assert "suspect: c" in assessment.reason
+
+
+def test_two_sensors_that_disagree_raise_nothing_and_are_both_suspect() -> None:
+    detector = _zone()
+    levels, assessment = _feed_sensors(detector, 30.0, {"a": 0.0, "b": -1.0}, 2)
+    assert levels == []
+    assert assessment is not None
+    assert assessment.sensors_suspect == ("a", "b")
+    assert assessment.sensors_used == ("a",)
+
+
+def test_a_leak_seen_by_every_sensor_is_raised() -> None:
+    detector = _zone()
+    levels, assessment = _feed_sensors(detector, 30.0, {"a": -1.0, "b": -1.0, "c": -1.0}, 3)
+    assert levels == [Level.WARNING]
+    assert assessment is not None
+    assert assessment.sensors_suspect == ()
+    assert assessment.dpdt_pa_per_s == pytest.approx(-1.0, abs=0.05)
