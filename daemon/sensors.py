@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hullwatch.drivers.bmp3 import Bmp3Sensor, Bmp3Settings
 from hullwatch.drivers.bus import I2CBus
 from hullwatch.drivers.ms5611 import Ms5611Sensor
@@ -17,16 +19,24 @@ from .config import SensorSettings
 
 
 class SensorFactory:
-    def __init__(self) -> None:
+    def __init__(self, sensors: Sequence[SensorSettings] = ()) -> None:
         self.buses: dict[str, I2CBus] = {}
         self.lines: dict[str, SerialLine] = {}
+        # Sensors on one bus share its transport, and so its transfer timeout: the
+        # longest any of them asks for, so no sensor's transfers are cut short.
+        self._timeout_s: dict[str, float] = {}
+        for sensor in sensors:
+            self._timeout_s[sensor.bus] = max(
+                sensor.timeout_s, self._timeout_s.get(sensor.bus, 0.0)
+            )
 
     def build(self, settings: SensorSettings) -> PressureSensor:
         if settings.driver in SERIAL_DRIVERS:
             return self._serial(settings)
         bus = self.buses.get(settings.bus)
         if bus is None:
-            bus = open_i2c_bus(settings.bus, timeout_s=settings.timeout_s)
+            timeout_s = self._timeout_s.get(settings.bus, settings.timeout_s)
+            bus = open_i2c_bus(settings.bus, timeout_s=timeout_s)
             self.buses[settings.bus] = bus
         address = settings.address
         assert address is not None  # the configuration requires one for every I2C driver
@@ -40,7 +50,10 @@ class SensorFactory:
         if line is None:
             line = SerialLine(
                 serial_settings(
-                    settings.driver, settings.bus, settings.line_tuning, settings.timeout_s
+                    settings.driver,
+                    settings.bus,
+                    settings.line_tuning,
+                    self._timeout_s.get(settings.bus, settings.timeout_s),
                 )
             )
             self.lines[settings.bus] = line

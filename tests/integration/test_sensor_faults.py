@@ -174,3 +174,166 @@ def test_faults_are_reported_as_health_and_never_as_a_leak(
     ]
     assert len(initialised_b) >= 3  # at start, after the NACKs, after it came back
     print("health of b:", [(s["health"], s["reason"]) for s in states])
+
+
+SCENARIO_THREE = """
+seed = 4
+[[zones]]
+id = "chamber"
+volume_m3 = 0.05
+pressure_pa = 101325.0
+temperature_k = 295.15
+[[sensors]]
+kind = "bmp388"
+zone = "chamber"
+address = 0x76
+[[sensors]]
+kind = "bmp390"
+zone = "chamber"
+address = 0x77
+[[faults]]
+at_s = 4.0
+duration_s = 1.5
+address = 0x77
+kind = "eio"
+[[faults]]
+at_s = 8.0
+duration_s = 2.0
+address = 0x77
+kind = "hang"
+[[faults]]
+at_s = 12.0
+duration_s = 3.0
+address = 0x77
+kind = "corrupt_calibration"
+[[faults]]
+at_s = 12.0
+duration_s = 1.0
+address = 0x77
+kind = "nack"
+[[faults]]
+at_s = 17.0
+address = 0x77
+kind = "drift"
+drift_pa_per_s = -3.0
+"""
+
+CONFIG_THREE = """
+station = "faults3"
+[mqtt]
+topic_prefix = "hwtest"
+telemetry_interval_s = 0.5
+[[zones]]
+id = "chamber"
+volume_m3 = 0.05
+floor_pa = 70000.0
+window_s = 4.0
+warning_pa_per_s = 0.5
+critical_pa_per_s = 5.0
+[[sensors]]
+id = "a"
+zone = "chamber"
+driver = "bmp388"
+bus = "sim:/placeholder.sock"
+address = 0x76
+rate_hz = 20.0
+[[sensors]]
+id = "b"
+zone = "chamber"
+driver = "bmp390"
+bus = "sim:/placeholder.sock"
+address = 0x77
+rate_hz = 20.0
+[[sensors]]
+id = "c"
+zone = "chamber"
+driver = "ms5611"
+bus = "sim:/placeholder.sock"
+address = 0x77
+rate_hz = 20.0
+pressure_oversampling = 1024
+"""
+
+# A second I2C bus (a second simulator) for the third sensor: the chamber is sealed
+# and alike in both, so all three sensors see the same pressure.
+SCENARIO_SECOND_BUS = """
+seed = 6
+[[zones]]
+id = "chamber"
+volume_m3 = 0.05
+pressure_pa = 101325.0
+temperature_k = 295.15
+[[sensors]]
+kind = "ms5611"
+zone = "chamber"
+address = 0x77
+"""
+
+
+def test_bus_errors_a_hung_bus_a_blank_calibration_and_a_drift(
+    tmp_path: Path, broker: MosquittoBroker, recorder_factory: Callable[[list[str]], MqttRecorder]
+) -> None:
+    """EIO, a hung bus (the client times out) and a blanked NVM seen at re-initialisation
+    each show in b's health and pass; then b drifts, and the two others out-vote it."""
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(SCENARIO_THREE)
+    second = tmp_path / "second.toml"
+    second.write_text(SCENARIO_SECOND_BUS)
+    config = tmp_path / "hullwatch.toml"
+    config.write_text(CONFIG_THREE)
+    socket_path = tmp_path / "sim.sock"
+    second_socket = tmp_path / "sim2.sock"
+    recorder = recorder_factory(["hwtest/faults3/#"])
+    simulator = start_simulator(scenario, socket_path, tmp_path / "sim.log")
+    simulator_2 = start_simulator(second, second_socket, tmp_path / "sim2.log")
+    daemon = start_daemon(
+        config,
+        tmp_path / "daemon.log",
+        env={
+            "HULLWATCH_MQTT__PORT": str(broker.port),
+            "HULLWATCH_SENSORS__A__BUS": f"sim:{socket_path}",
+            "HULLWATCH_SENSORS__B__BUS": f"sim:{socket_path}",
+            "HULLWATCH_SENSORS__C__BUS": f"sim:{second_socket}",
+            "HULLWATCH_LOGGING__FORMAT": "json",
+        },
+    )
+    health_b = "hwtest/faults3/sensors/b/health"
+    last_s = 0.0
+
+    def next_health(predicate: Callable[[dict[str, object]], bool], what: str) -> None:
+        nonlocal last_s
+
+        def matches(message: Received) -> bool:
+            return message.topic == health_b and message.at_s > last_s and predicate(message.json())
+
+        last_s = recorder.wait_for(matches, 30, what).at_s
+
+    def failing(text: str) -> Callable[[dict[str, object]], bool]:
+        return lambda d: d["health"] in ("degraded", "failed") and text in str(d["reason"])
+
+    def ok(d: dict[str, object]) -> bool:
+        return d["health"] == "ok"
+
+    try:
+        next_health(ok, "b ok")
+        next_health(failing("Input/output error"), "b failing with EIO")
+        next_health(ok, "b ok after EIO")
+        next_health(failing("no answer from the simulated bus within 0.5 s"), "b timing out")
+        next_health(ok, "b ok after the hang")
+        next_health(failing("calibration"), "b refused for its blank calibration")
+        next_health(ok, "b ok with its calibration back")
+        suspect = recorder.wait_for(
+            lambda m: (
+                m.topic.endswith("/telemetry")
+                and m.at_s > last_s
+                and m.json()["sensors_suspect"] == ["b"]
+            ),
+            20,
+            "b out-voted while it drifts",
+        ).json()
+        assert sorted(suspect["sensors"]) == ["a", "c"]
+    finally:
+        daemon.stop()
+        simulator.stop()
+        simulator_2.stop()
+    assert not [m for m in recorder.messages if m.topic.endswith("/alert")]
