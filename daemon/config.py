@@ -10,7 +10,7 @@ every zone watched, no two sensors on one bus address). The checks across tables
 run on the data as written, so they are reported even when some field
 elsewhere is invalid.
 
-Relative paths (`password_file`, `tls_*_file`) are resolved against the
+Relative paths (`state_dir`, `password_file`, `tls_*_file`) are resolved against the
 directory of the configuration file, also when they come from the environment.
 """
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ from .chip_settings import (
 from .config_env import EnvOverrides, apply_env_overrides, field_kind, normalize_id
 
 __all__ = [
+    "DEFAULT_STATE_DIR",
     "DRIVER_ADDRESSES",
     "ID_PATTERN",
     "MISSING",
@@ -83,10 +85,18 @@ DRIVER_ADDRESSES: Final[Mapping[str, tuple[int, ...]]] = {
     "ms5611": (0x76, 0x77),
     "ms5607": (0x76, 0x77),
 }
+# Where the durable outbox lives (systemd: StateDirectory=hullwatch).
+DEFAULT_STATE_DIR: Final = Path("/var/lib/hullwatch")
 _I2C_DEV: Final = re.compile(r"/dev/i2c-(0|[1-9][0-9]*)")
 _SIM_SCHEME: Final = "sim:"
 _REDACTED: Final = "**********"
 _NUMBER_KINDS: Final[Mapping[object, str]] = {int: "an integer", float: "a number"}
+
+
+def _utf8(text: str) -> str:
+    """Text any UTF-8 stream can print. The environment decodes bytes that are not UTF-8
+    as lone surrogates (PEP 383), which `print` to stdout would refuse: escape them."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class _Missing:
@@ -110,8 +120,8 @@ class ConfigProblem:
 
     def __str__(self) -> str:
         if not self.key_path:
-            return f"{self.source}: {self.message}"
-        return f"{self.source}: {self.key_path} = {self.value!r}: {self.message}"
+            return _utf8(f"{self.source}: {self.message}")
+        return _utf8(f"{self.source}: {self.key_path} = {self.value!r}: {self.message}")
 
 
 class ConfigError(Exception):
@@ -176,15 +186,30 @@ def _resolve(path: Path, info: ValidationInfo) -> Path:
     return path
 
 
+def _shown_path(path: Path) -> str:
+    return _utf8(str(path))
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    """`path`'s status, None when nothing is there. Other failures (a name too long for
+    the system, a symlink loop, no permission to look) are problems with the value."""
+    try:
+        return path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise ValueError(f"cannot look at {_shown_path(path)}: {exc.strerror or exc}") from exc
+
+
 def _read_secret(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise ValueError(f"cannot read {path}: {reason}") from exc
+        raise ValueError(f"cannot read {_shown_path(path)}: {reason}") from exc
     secret = text.rstrip("\r\n")
     if not secret:
-        raise ValueError(f"{path} is empty")
+        raise ValueError(f"{_shown_path(path)} is empty")
     return secret
 
 
@@ -214,6 +239,12 @@ class MqttSettings(_Settings):
     alert_update_interval_s: Annotated[float, Field(ge=1, le=3600)] = 10.0
     reconnect_min_s: Annotated[float, Field(gt=0)] = 0.5
     reconnect_max_s: Annotated[float, Field(gt=0)] = 30.0
+    # MQTT 5 lets the broker say in the PUBACK that it refused a message (ACL);
+    # 3.1.1 brokers drop such messages silently (docs/delivery.md).
+    protocol: Literal["5", "3.1.1"] = "5"
+    connect_timeout_s: Annotated[float, Field(ge=1, le=300)] = 10.0
+    outbox_max_messages: Annotated[int, Field(ge=100, le=1_000_000)] = 10_000
+    telemetry_buffer_per_zone: Annotated[int, Field(ge=1, le=10_000)] = 4
 
     def effective_client_id(self, station: str) -> str:
         """`client_id`, or `hullwatch-<station>` when none is configured."""
@@ -238,8 +269,11 @@ class MqttSettings(_Settings):
         if path is None:
             return None
         path = _resolve(path, info)
-        if not path.is_file():
-            raise ValueError(f"{path} is not a file" if path.exists() else f"no such file: {path}")
+        found = _stat(path)
+        if found is None:
+            raise ValueError(f"no such file: {_shown_path(path)}")
+        if not stat.S_ISREG(found.st_mode):
+            raise ValueError(f"{_shown_path(path)} is not a file")
         if info.field_name == "password_file":
             password = info.data.get("password")
             if password is not None and not isinstance(password, FileSecret):
@@ -249,7 +283,7 @@ class MqttSettings(_Settings):
             try:
                 path.open("rb").close()
             except OSError as exc:
-                raise ValueError(f"cannot read {path}: {exc.strerror}") from exc
+                raise ValueError(f"cannot read {_shown_path(path)}: {exc.strerror}") from exc
         return path
 
     @field_validator("tls_key_file")
@@ -451,6 +485,7 @@ class Config(_Settings):
     """One station: its broker, its zones and the sensors that watch them."""
 
     station: Identifier
+    state_dir: Path = Field(default=DEFAULT_STATE_DIR, validate_default=True)
     mqtt: MqttSettings = MqttSettings()
     logging: LoggingSettings = LoggingSettings()
     zones: Annotated[list[ZoneSettings], Field(min_length=1)]
@@ -466,6 +501,21 @@ class Config(_Settings):
     def sensors_in(self, zone_id: str) -> list[SensorSettings]:
         """The sensors that watch a zone, in file order."""
         return [sensor for sensor in self.sensors if sensor.zone == zone_id]
+
+    @field_validator("state_dir")
+    @classmethod
+    def _check_state_dir(cls, path: Path, info: ValidationInfo) -> Path:
+        # Only the form: the daemon creates the directory and checks it can write
+        # there when it starts (daemon/outbox.py), so check-config stays read-only.
+        if "\0" in str(path):
+            raise ValueError("must not contain a NUL character")
+        if str(path) in ("", "."):
+            raise ValueError("must name a directory")
+        path = _resolve(path, info)
+        found = _stat(path)
+        if found is not None and not stat.S_ISDIR(found.st_mode):
+            raise ValueError(f"{_shown_path(path)} exists and is not a directory")
+        return path
 
     @model_validator(mode="after")
     def _check_across_tables(self, info: ValidationInfo) -> Config:
@@ -533,7 +583,8 @@ def _check_across_tables(data: Mapping[str, Any]) -> list[_Issue]:
                 message = "a serial bridge needs its port to itself"
                 issues.append((f"sensors[{i}].bus", bus, message))
                 continue
-        if address is None and sensor.get("driver") in SERIAL_DRIVERS:
+        driver = sensor.get("driver")  # as written: maybe not even a string
+        if address is None and isinstance(driver, str) and driver in SERIAL_DRIVERS:
             j = first_at.setdefault((bus, None), i)
             if j != i:
                 message = f"sensors[{j}] already uses {bus}; give each PTB330 its RS-485 address"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +31,10 @@ READ_FAILURES_BEFORE_REINIT = 3
 STUCK_RUNS_BEFORE_REINIT = 5
 REINIT_BACKOFF_MIN_S = 0.5
 REINIT_BACKOFF_MAX_S = 30.0
+
+
+def _loop_time() -> float:
+    return asyncio.get_running_loop().time()
 
 
 class Health(StrEnum):
@@ -59,7 +62,7 @@ class SensorPoller:
         on_fault: Callable[[str], None],
         guard: SampleGuard | None = None,
         on_health: Callable[[SensorPoller], None] | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -70,7 +73,9 @@ class SensorPoller:
         self._on_fault = on_fault
         self._guard = guard
         self._on_health = on_health
-        self._clock = clock
+        # The event loop's clock by default: monotonic time on a Pi, simulated time
+        # in an accelerated hardware-in-the-loop run.
+        self._clock = clock if clock is not None else _loop_time
         self._sleep = sleep
         self._wall_clock = wall_clock
         self.health = Health.STARTING

@@ -1,12 +1,42 @@
-"""`hullwatch run`: sensors → detectors → MQTT, until SIGTERM or SIGINT."""
+"""`hullwatch run`: sensors → detectors → MQTT, until SIGTERM or SIGINT; SIGHUP reloads.
+
+Under systemd (`Type=notify`, see `sd_notify` and docs/systemd.md) the service reports:
+
+- `READY=1` once every sensor has delivered its first sample, or after
+  `READY_TIMEOUT_S` with a STATUS naming the sensors still missing (a sensor
+  that is absent at boot must not keep the station from publishing the others,
+  nor its own `failed` health);
+- `STATUS=` a one-line summary (zones and levels, broker, sensors), sent when it
+  changes and every `STATUS_REFRESH_S`;
+- `WATCHDOG=1` every half `WATCHDOG_USEC`, only while sampling makes progress
+  (`Daemon.progress_problem`): a poller that claims `ok` but has taken no sample
+  for `STALL_PERIODS` periods (at least `STALL_MIN_S`) is wedged, and so is the
+  detector when no sample reached it while some poller is `ok`. A sensor known
+  to be faulty (`degraded`, `failed`) does not stop the pings: its poller keeps
+  re-initialising it with backoff and its health is on MQTT; a restart would
+  not mend the hardware, and a restart loop would end with the start limit and
+  nothing watching the chamber;
+- `RELOADING=1` … `READY=1` around a SIGHUP, `STOPPING=1` on SIGTERM/SIGINT.
+
+A reload re-reads and validates the file. An invalid one is refused with a
+log line naming its problems and the running configuration stays. A valid one
+replaces the running `Daemon` (pollers, detectors, telemetry) with a new one;
+each zone's level carries over, so the retained alert on the broker stays true,
+and the alert `seq` continues (it comes from the outbox, which the service owns).
+The MQTT session stays up unless the connection settings changed (then the old
+session flushes, says `offline` and closes before the new one connects).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 import sys
-import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -16,14 +46,31 @@ from .detector import Assessment, ZoneDetector, ZoneParameters
 from .exit_codes import ExitCode
 from .levels import Level, LevelPolicy
 from .logging_setup import configure_logging
+from .outbox import Outbox
 from .poller import Health, Sample, SensorPoller
 from .publisher import Publisher
 from .sample_guard import SampleGuard
+from .sd_notify import Notifier
 from .sensors import SensorFactory
 
 log = structlog.get_logger("hullwatch.daemon")
 
 SHUTDOWN_FLUSH_TIMEOUT_S = 5.0
+BUS_CLOSE_TIMEOUT_S = 2.0
+# Longest wait for every sensor's first sample before READY=1 anyway. Under the
+# unit's TimeoutStartSec; a poller's init backoff (0.5, 1, 2, 4 s) fits 5 tries.
+READY_TIMEOUT_S = 10.0
+# An `ok` poller without a sample for this many periods (and this long) is wedged.
+STALL_PERIODS = 3.0
+STALL_MIN_S = 1.0
+STATUS_CHECK_S = 0.5
+STATUS_REFRESH_S = 60.0
+# MQTT settings that only the Daemon reads: changing them keeps the session.
+_DAEMON_ONLY_MQTT_KEYS = frozenset({"telemetry_interval_s", "alert_update_interval_s"})
+
+
+def _loop_time() -> float:
+    return asyncio.get_running_loop().time()
 
 
 def zone_parameters(config: Config) -> list[ZoneParameters]:
@@ -48,17 +95,40 @@ def zone_parameters(config: Config) -> list[ZoneParameters]:
     ]
 
 
+@dataclass
+class Carry:
+    """What a reload hands from one Daemon to the next (monotonic times stay valid).
+
+    Alert `seq` needs no carrying: it comes from the outbox, which outlives both.
+    """
+
+    levels: dict[str, Level] = field(default_factory=dict)
+    last_alert_s: dict[str, float] = field(default_factory=dict)
+
+
 class Daemon:
-    def __init__(self, config: Config) -> None:
+    def __init__(
+        self,
+        config: Config,
+        publisher: Publisher,
+        *,
+        notifier: Notifier | None = None,
+        carry: Carry | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.config = config
+        self.publisher = publisher
+        self.notifier = notifier if notifier is not None else Notifier(None)
+        # The event loop's clock, as the pollers': monotonic time on a Pi, simulated
+        # time in an accelerated hardware-in-the-loop run.
+        self._clock = clock if clock is not None else _loop_time
+        carry = carry if carry is not None else Carry()
         self.detectors = {p.zone_id: ZoneDetector(p) for p in zone_parameters(config)}
-        self.publisher = Publisher(
-            config.mqtt, station=config.station, zone_ids=list(self.detectors)
-        )
+        for zone_id, detector in self.detectors.items():
+            detector.level = carry.levels.get(zone_id, Level.OK)
         self._zone_of = {sensor.id: sensor.zone for sensor in config.sensors}
         self._latest: dict[str, Assessment] = {}
-        self._last_alert_s: dict[str, float] = {}
-        self._seq = 0
+        self._last_alert_s = {z: t for z, t in carry.last_alert_s.items() if z in self.detectors}
         self._factory = SensorFactory()
         self.pollers = [
             SensorPoller(
@@ -75,8 +145,24 @@ class Daemon:
             )
             for sensor in config.sensors
         ]
+        self._stall_limit_s = {
+            sensor.id: max(STALL_PERIODS / sensor.rate_hz, STALL_MIN_S) for sensor in config.sensors
+        }
+        self._first_samples_in = asyncio.Event()
+        self.started_s = 0.0  # set by `run`
+        self.ready_announced = False
+        self.status_note: str | None = None  # appended to STATUS (a rejected reload)
+        self.last_processed_t_s: float | None = None  # monotonic, newest sample a detector took
+
+    def carry(self) -> Carry:
+        return Carry(
+            levels={zone_id: d.level for zone_id, d in self.detectors.items()},
+            last_alert_s=dict(self._last_alert_s),
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Sample, detect, publish through `publisher` (run by the caller) until `stop`."""
+        self.started_s = self._clock()
         log.info(
             "hullwatch starting",
             station=self.config.station,
@@ -84,17 +170,103 @@ class Daemon:
             sensors=[poller.sensor_id for poller in self.pollers],
         )
         async with asyncio.TaskGroup() as group:
-            publishing = group.create_task(self.publisher.run())
             workers = [group.create_task(poller.run()) for poller in self.pollers]
             workers.append(group.create_task(self._telemetry_loop()))
+            workers.append(group.create_task(self._report_status()))
+            interval_s = self.notifier.watchdog_interval_s
+            if interval_s is not None:
+                workers.append(group.create_task(self._watchdog_loop(interval_s)))
             await stop.wait()
-            log.info("stopping: sampling halted, flushing to the broker")
+            log.info("sampling halted")
             for worker in workers:
                 worker.cancel()
-            await self.publisher.close(SHUTDOWN_FLUSH_TIMEOUT_S)
-            publishing.cancel()
-        await self._factory.close()
-        log.info("hullwatch stopped")
+        try:
+            # A transfer wedged in the kernel keeps its worker thread: do not wait on it.
+            await asyncio.wait_for(self._factory.close(), BUS_CLOSE_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("a sensor bus did not close in time", timeout_s=BUS_CLOSE_TIMEOUT_S)
+
+    # --- progress, readiness, status ----------------------------------------------
+
+    def sensors_without_sample(self) -> list[str]:
+        return [p.sensor_id for p in self.pollers if p.samples_accepted == 0]
+
+    def progress_problem(self, now_s: float) -> str | None:
+        """Why sampling or detection is not making progress now; None when it is."""
+        stalled = []
+        for poller in self.pollers:
+            if poller.health is Health.OK:
+                last_s = poller.last_sample_t_s
+                if last_s is None or now_s - last_s > self._stall_limit_s[poller.sensor_id]:
+                    stalled.append(poller.sensor_id)
+            elif poller.health is Health.STARTING and now_s - self.started_s > READY_TIMEOUT_S:
+                stalled.append(poller.sensor_id)  # its first initialisation never ended
+        if stalled:
+            return f"no sample from {', '.join(stalled)}"
+        limits = [self._stall_limit_s[p.sensor_id] for p in self.pollers if p.health is Health.OK]
+        last_s = self.last_processed_t_s
+        if limits and (last_s is None or now_s - last_s > max(limits)):
+            return "the detectors received no sample"
+        return None
+
+    def status_line(self) -> str:
+        zones = ", ".join(
+            f"{zone_id} {detector.level.value}"
+            + ("" if zone_id in self._latest else " (no estimate)")
+            for zone_id, detector in self.detectors.items()
+        )
+        healthy = sum(poller.health is Health.OK for poller in self.pollers)
+        sensors = f"sensors {healthy}/{len(self.pollers)} ok"
+        others = [
+            f"{p.sensor_id} {p.health.value}" for p in self.pollers if p.health is not Health.OK
+        ]
+        if others:
+            sensors += f" ({', '.join(others)})"
+        line = f"{zones} | broker {self.publisher.state} | {sensors}"
+        return line if self.status_note is None else f"{line} | {self.status_note}"
+
+    async def _report_status(self) -> None:
+        """READY=1 once every sensor delivered a first sample (or after READY_TIMEOUT_S),
+        then STATUS= on every change and every STATUS_REFRESH_S."""
+        missing = self.sensors_without_sample()
+        if missing:
+            self.notifier.status(f"starting: waiting for a first sample from {', '.join(missing)}")
+        remaining_s = self.started_s + READY_TIMEOUT_S - self._clock()
+        try:
+            await asyncio.wait_for(self._first_samples_in.wait(), max(0.0, remaining_s))
+        except TimeoutError:
+            missing = self.sensors_without_sample()
+            log.warning("ready without a first sample from every sensor", missing=missing)
+            status = f"{self.status_line()} | no sample yet from {', '.join(missing)}"
+        else:
+            log.info("ready: every sensor delivered a first sample")
+            status = self.status_line()
+        self.notifier.ready(status)
+        self.ready_announced = True
+        if not self.notifier.enabled:
+            return
+        sent, sent_s = status, self._clock()
+        while True:
+            await asyncio.sleep(STATUS_CHECK_S)
+            status = self.status_line()
+            if status != sent or self._clock() - sent_s >= STATUS_REFRESH_S:
+                self.notifier.status(status)
+                sent, sent_s = status, self._clock()
+
+    async def _watchdog_loop(self, interval_s: float) -> None:
+        withheld: str | None = None
+        while True:
+            problem = self.progress_problem(self._clock())
+            if problem is None:
+                self.notifier.watchdog()
+                if withheld is not None:
+                    log.info("watchdog pings resumed")
+            elif problem != withheld:
+                log.error("watchdog ping withheld: sampling makes no progress", reason=problem)
+            withheld = problem
+            await asyncio.sleep(interval_s)
+
+    # --- samples to alerts ----------------------------------------------------------
 
     def _on_sample(self, sample: Sample) -> None:
         zone_id = self._zone_of[sample.sensor_id]
@@ -105,6 +277,7 @@ class Daemon:
             sample.reading.pressure_pa,
             sample.reading.temperature_c,
         )
+        self.last_processed_t_s = self._clock()
         assessment = detector.assess()
         if assessment is None:
             return
@@ -133,6 +306,8 @@ class Daemon:
         if poller.health is not Health.OK:
             # A stuck or failing sensor's window must not keep voting in its zone.
             self._on_sensor_fault(poller.sensor_id)
+        elif not self.sensors_without_sample():
+            self._first_samples_in.set()
         self.publisher.publish_health(
             poller.sensor_id,
             health_document(
@@ -143,9 +318,9 @@ class Daemon:
         )
 
     def _alert(self, assessment: Assessment, kind: str, t_s: float) -> None:
-        self._seq += 1
         self._last_alert_s[assessment.zone_id] = t_s
-        document = alert_document(assessment, station=self.config.station, seq=self._seq, kind=kind)
+        seq = self.publisher.next_seq()
+        document = alert_document(assessment, station=self.config.station, seq=seq, kind=kind)
         log_method = {
             Level.OK: log.info,
             Level.WARNING: log.warning,
@@ -159,15 +334,142 @@ class Daemon:
 
     async def _telemetry_loop(self) -> None:
         interval_s = self.config.mqtt.telemetry_interval_s
-        start_s = time.monotonic()
+        start_s = self._clock()
         tick = 0
         while True:
             tick += 1
-            await asyncio.sleep(max(0.0, start_s + tick * interval_s - time.monotonic()))
+            await asyncio.sleep(max(0.0, start_s + tick * interval_s - self._clock()))
             for zone_id, assessment in self._latest.items():
                 self.publisher.publish_telemetry(
                     zone_id, telemetry_document(assessment, station=self.config.station)
                 )
+
+
+# --- the process: signals, reload, shutdown -------------------------------------------
+
+
+class _Request(Enum):
+    STOP = "stop"
+    RELOAD = "reload"
+
+
+def _connection_key(config: Config) -> tuple[str, dict[str, Any]]:
+    """What the MQTT session depends on; equal keys let a reload keep the session."""
+    return config.station, config.mqtt.model_dump(exclude=set(_DAEMON_ONLY_MQTT_KEYS))
+
+
+def _changed_keys(old: Config, new: Config) -> list[str]:
+    """Key paths whose values differ, one level into tables (`mqtt.port`, `zones`)."""
+    before, after = old.model_dump(), new.model_dump()
+    changed = []
+    for key in sorted(before.keys() | after.keys()):
+        a, b = before.get(key), after.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            changed += [f"{key}.{k}" for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
+        else:
+            changed.append(key)
+    return changed
+
+
+class _MqttLink:
+    """A publisher and the task running it; lives across reloads that keep the connection."""
+
+    def __init__(self, config: Config, outbox: Outbox, group: asyncio.TaskGroup) -> None:
+        self.key = _connection_key(config)
+        self.publisher = Publisher(
+            config.mqtt,
+            station=config.station,
+            zone_ids=[zone.id for zone in config.zones],
+            outbox=outbox,
+        )
+        self._task = group.create_task(self.publisher.run())
+
+    async def close(self) -> None:
+        """Flush within SHUTDOWN_FLUSH_TIMEOUT_S, publish `offline`, disconnect."""
+        await self.publisher.close(SHUTDOWN_FLUSH_TIMEOUT_S)
+        self._task.cancel()
+
+
+class _Running:
+    """A Daemon and the task running it."""
+
+    def __init__(self, daemon: Daemon, group: asyncio.TaskGroup) -> None:
+        self.daemon = daemon
+        self._stop = asyncio.Event()
+        self._task = group.create_task(daemon.run(self._stop))
+
+    async def halt(self) -> Carry:
+        self._stop.set()
+        await self._task
+        return self.daemon.carry()
+
+
+class _Service:
+    """The running configuration, its Daemon and its MQTT link: reload and stop."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        config: Config,
+        *,
+        notifier: Notifier,
+        outbox: Outbox,
+        group: asyncio.TaskGroup,
+    ) -> None:
+        self._path = config_path
+        self._config = config
+        self._notifier = notifier
+        self._outbox = outbox
+        self._group = group
+        self._link = _MqttLink(config, outbox, group)
+        self._running = _Running(Daemon(config, self._link.publisher, notifier=notifier), group)
+
+    async def reload(self) -> None:
+        """Re-read the file; keep the running configuration unless the new one is valid."""
+        self._notifier.reloading("reloading the configuration")
+        log.info("reloading the configuration", path=str(self._path))
+        running = self._running.daemon
+        try:
+            new = load_config(self._path)
+        except ConfigError as exc:
+            log.error(
+                "configuration reload rejected, the running configuration stays",
+                path=str(self._path),
+                problems=[str(problem) for problem in exc.problems],
+            )
+            running.status_note = "last reload rejected (see the log)"
+            self._ready_again(running)
+            return
+        if new == self._config:
+            log.info("configuration unchanged")
+            running.status_note = None
+            self._ready_again(running)
+            return
+        log.info("applying the new configuration", changed=_changed_keys(self._config, new))
+        if new.logging != self._config.logging:
+            log.warning("logging settings take effect at the next restart")
+        carry = await self._running.halt()
+        if _connection_key(new) != self._link.key:
+            log.info("MQTT connection settings changed: reconnecting")
+            await self._link.close()
+            self._link = _MqttLink(new, self._outbox, self._group)
+        self._config = new
+        daemon = Daemon(new, self._link.publisher, notifier=self._notifier, carry=carry)
+        self._running = _Running(daemon, self._group)  # READY=1 once its sensors deliver
+
+    def _ready_again(self, daemon: Daemon) -> None:
+        # A daemon still starting sends READY=1 itself once its sensors deliver.
+        if daemon.ready_announced:
+            self._notifier.ready(daemon.status_line())
+
+    async def stop(self) -> None:
+        """STOPPING=1, stop sampling, flush within the bound, `offline`, disconnect."""
+        self._notifier.stopping("stopping: flushing to the broker")
+        log.info("stopping: sampling halts, flushing to the broker")
+        await self._running.halt()
+        await self._link.close()
 
 
 def run_service(config_path: Path) -> int:
@@ -179,13 +481,27 @@ def run_service(config_path: Path) -> int:
         print("hullwatch: refusing to start with an invalid configuration", file=sys.stderr)
         return ExitCode.CONFIG
     configure_logging(config.logging.level, config.logging.format)
-    return asyncio.run(_serve(config))
+    return asyncio.run(_serve(config_path, config))
 
 
-async def _serve(config: Config) -> int:
-    stop = asyncio.Event()
+async def _serve(config_path: Path, config: Config) -> int:
+    notifier = Notifier.from_environment()
+    # The service owns the outbox, so that what waits in it and the alert seq outlive
+    # a publisher replaced by a reload.
+    outbox = Outbox.in_memory(max_messages=config.mqtt.outbox_max_messages)
+    requests: asyncio.Queue[_Request] = asyncio.Queue()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await Daemon(config).run(stop)
+        loop.add_signal_handler(signum, requests.put_nowait, _Request.STOP)
+    loop.add_signal_handler(signal.SIGHUP, requests.put_nowait, _Request.RELOAD)
+    try:
+        async with asyncio.TaskGroup() as group:
+            service = _Service(config_path, config, notifier=notifier, outbox=outbox, group=group)
+            while await requests.get() is _Request.RELOAD:
+                await service.reload()
+            await service.stop()
+    finally:
+        notifier.close()
+        outbox.close()
+    log.info("hullwatch stopped")
     return ExitCode.OK

@@ -34,6 +34,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .expectations import Expectation
+
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
 
@@ -41,8 +43,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class DetectorSpec(_Strict):
+    """The daemon's settings for a zone in a HIL run (keys of `[[zones]]` in its config)."""
+
+    floor_pa: float = Field(default=70_000.0, gt=0)
+    window_s: float = Field(default=30.0, gt=0)
+    warning_pa_per_s: float = Field(default=0.2, gt=0)
+    critical_pa_per_s: float = Field(default=5.0, gt=0)
+    significance_sigma: float = Field(default=5.0, ge=2)
+    discharge_coefficient: float = Field(default=0.62, gt=0, le=1)
+
+
 class ZoneSpec(_Strict):
     id: str = Field(pattern=_ID)
+    detector: DetectorSpec = Field(default_factory=DetectorSpec)
     volume_m3: float = Field(gt=0)
     pressure_pa: float = Field(gt=0)
     temperature_k: float = Field(gt=0)
@@ -57,6 +71,16 @@ class SensorSpec(_Strict):
     zone: str
     address: int = Field(ge=0x03, le=0x77)
     noise: bool = True
+    # How the daemon samples it in a HIL run (keys of `[[sensors]]` in its config).
+    id: str | None = Field(default=None, pattern=_ID)
+    rate_hz: float = Field(default=25.0, gt=0)
+    pressure_oversampling: int | None = None
+    temperature_oversampling: int | None = None
+    iir_coefficient: int | None = None
+
+    @property
+    def sensor_id(self) -> str:
+        return self.id or f"{self.kind}-{self.address:02x}"
 
 
 class EventSpec(_Strict):
@@ -142,11 +166,14 @@ class FaultSpec(_Strict):
 
 class Scenario(_Strict):
     seed: int = 1
+    title: str = ""
+    duration_s: float = Field(default=60.0, gt=0)
     zones: list[ZoneSpec] = Field(min_length=1)
     sensors: list[SensorSpec] = Field(default_factory=list)
     serial_sensors: list[SerialSensorSpec] = Field(default_factory=list)
     events: list[EventSpec] = Field(default_factory=list)
     faults: list[FaultSpec] = Field(default_factory=list)
+    expect: list[Expectation] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Scenario:

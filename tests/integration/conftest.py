@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from hullwatch.hil.broker import MosquittoBroker
-
-from .mqtt_recorder import MqttRecorder
+from hullwatch.hil.mqtt_recorder import MqttRecorder
 
 
 @pytest.fixture

@@ -16,9 +16,8 @@ import pytest
 
 from hullwatch.daemon.exit_codes import ExitCode
 from hullwatch.hil.broker import MosquittoBroker
+from hullwatch.hil.mqtt_recorder import MqttRecorder, Received
 from hullwatch.hil.processes import ManagedProcess, hullwatch_command, start_daemon, start_simulator
-
-from .mqtt_recorder import MqttRecorder, Received
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,8 @@ import pytest
 
 from hullwatch.daemon.physics import R_AIR_J_PER_KG_K, orifice_mass_flow_kg_per_s
 from hullwatch.hil.broker import MosquittoBroker
+from hullwatch.hil.mqtt_recorder import MqttRecorder, Received
 from hullwatch.hil.processes import ManagedProcess, start_daemon, start_simulator
-
-from .mqtt_recorder import MqttRecorder, Received
 
 pytestmark = pytest.mark.integration
 

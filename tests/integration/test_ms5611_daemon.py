@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from hullwatch.hil.broker import MosquittoBroker
+from hullwatch.hil.mqtt_recorder import MqttRecorder
 from hullwatch.hil.processes import start_daemon, start_simulator
-
-from .mqtt_recorder import MqttRecorder
 
 pytestmark = pytest.mark.integration
 

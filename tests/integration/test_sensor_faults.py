@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from hullwatch.hil.broker import MosquittoBroker
+from hullwatch.hil.mqtt_recorder import MqttRecorder, Received
 from hullwatch.hil.processes import start_daemon, start_simulator
-
-from .mqtt_recorder import MqttRecorder, Received
 
 pytestmark = pytest.mark.integration
 

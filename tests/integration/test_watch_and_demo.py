@@ -16,9 +16,8 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from hullwatch.hil.broker import MosquittoBroker, free_tcp_port
+from hullwatch.hil.mqtt_recorder import MqttRecorder
 from hullwatch.hil.processes import hullwatch_command, start_daemon, start_simulator
-
-from .mqtt_recorder import MqttRecorder
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""A real MQTT subscriber for tests: records every message, lets a test wait for one."""
+"""A real MQTT subscriber for tests and HIL runs: records every message, waits for one."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,11 @@ class MqttRecorder:
         self._lock = threading.Lock()
         self._arrived: queue.Queue[Received] = queue.Queue()
         self._client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-{uuid.uuid4().hex[:8]}"
+            CallbackAPIVersion.VERSION2, client_id=f"test-{uuid.uuid4().hex[:8]}"
         )
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
-        self._client.reconnect_delay_set(min_delay=0.1, max_delay=0.5)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=1)
         self._client.connect_async(host, port, keepalive=10)
         self._client.loop_start()
 

@@ -1,0 +1,160 @@
+"""What a scenario expects of the daemon, and the verdict on a run.
+
+[[expect]]                      # the zone reaches a level in time
+kind = "alert"
+zone = "chamber"
+level = "warning"               # or "critical" (a higher level also counts)
+after_s = 20.0                  # from (usually when the hole opens)
+within_s = 15.0                 # deadline, after after_s
+
+[[expect]]                      # no alert at all in a span
+kind = "quiet"
+zone = "chamber"
+after_s = 0.0
+until_s = 20.0                  # absent: until the end
+
+[[expect]]                      # reported leak rate and hole against the truth
+kind = "estimate"
+zone = "chamber"
+after_s = 40.0                  # judged on the newest alert after this time
+leak_rate_tolerance = 0.25      # relative
+hole_diameter_tolerance = 0.15
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+LEVEL_RANK = {"ok": 0, "warning": 1, "critical": 2}
+
+
+class Expectation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["alert", "quiet", "estimate"]
+    zone: str
+    level: Literal["warning", "critical"] = "warning"
+    after_s: float = Field(default=0.0, ge=0)
+    within_s: float | None = Field(default=None, gt=0)
+    until_s: float | None = Field(default=None, gt=0)
+    leak_rate_tolerance: float = Field(default=0.25, gt=0)
+    hole_diameter_tolerance: float = Field(default=0.15, gt=0)
+
+    def describe(self) -> str:
+        if self.kind == "alert":
+            deadline = f" within {self.within_s:g} s" if self.within_s else ""
+            return f"{self.zone}: {self.level} after {self.after_s:g} s{deadline}"
+        if self.kind == "quiet":
+            until = f"{self.until_s:g} s" if self.until_s is not None else "the end"
+            return f"{self.zone}: no alert from {self.after_s:g} s to {until}"
+        return (
+            f"{self.zone}: leak rate within {self.leak_rate_tolerance:.0%} and hole within "
+            f"{self.hole_diameter_tolerance:.0%} of the truth after {self.after_s:g} s"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """An alert the daemon published, at simulated time `t_s`."""
+
+    t_s: float
+    document: dict[str, Any]
+
+    @property
+    def zone(self) -> str:
+        return str(self.document["zone"])
+
+    @property
+    def level(self) -> str:
+        return str(self.document["level"])
+
+
+@dataclass(frozen=True, slots=True)
+class Truth:
+    leak_rate_pa_m3_per_s: float
+    hole_diameter_mm: float
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    expectation: str
+    met: bool
+    detail: str
+    figures: dict[str, float | None]
+
+
+TruthAt = Callable[[str, float], Truth]
+
+
+def judge(
+    expectations: Sequence[Expectation],
+    alerts: Sequence[Observed],
+    *,
+    duration_s: float,
+    truth_at: TruthAt,
+) -> list[Verdict]:
+    return [_judge_one(e, alerts, duration_s, truth_at) for e in expectations]
+
+
+def _judge_one(
+    expectation: Expectation, alerts: Sequence[Observed], duration_s: float, truth_at: TruthAt
+) -> Verdict:
+    e = expectation
+    zone_alerts = [a for a in alerts if a.zone == e.zone]
+    if e.kind == "alert":
+        deadline_s = e.after_s + e.within_s if e.within_s is not None else duration_s
+        raised = [
+            a
+            for a in zone_alerts
+            if a.t_s >= e.after_s and LEVEL_RANK[a.level] >= LEVEL_RANK[e.level]
+        ]
+        if not raised:
+            return Verdict(e.describe(), False, "never raised", {"time_to_detect_s": None})
+        first = raised[0]
+        delay_s = first.t_s - e.after_s
+        met = first.t_s <= deadline_s
+        detail = f"{first.level} at {first.t_s:.1f} s, {delay_s:.1f} s after {e.after_s:g} s"
+        return Verdict(e.describe(), met, detail, {"time_to_detect_s": round(delay_s, 2)})
+    if e.kind == "quiet":
+        until_s = e.until_s if e.until_s is not None else duration_s
+        loud = [a for a in zone_alerts if e.after_s <= a.t_s <= until_s and a.level != "ok"]
+        if loud:
+            first = loud[0]
+            detail = f"{first.level} at {first.t_s:.1f} s: {first.document.get('reason', '')}"
+            return Verdict(e.describe(), False, detail, {"alerts": float(len(loud))})
+        return Verdict(e.describe(), True, "no alert", {"alerts": 0.0})
+    judged = [a for a in zone_alerts if a.t_s >= e.after_s and a.level != "ok"]
+    if not judged:
+        return Verdict(e.describe(), False, "no alert to judge", {})
+    newest = judged[-1]
+    truth = truth_at(e.zone, newest.t_s)
+    reported_rate = float(newest.document["leak_rate_pa_m3_per_s"])
+    reported_hole = newest.document.get("hole_diameter_mm")
+    rate_error = abs(reported_rate / truth.leak_rate_pa_m3_per_s - 1.0)
+    hole_error = (
+        abs(float(reported_hole) / truth.hole_diameter_mm - 1.0)
+        if reported_hole is not None and truth.hole_diameter_mm > 0
+        else float("inf")
+    )
+    met = rate_error <= e.leak_rate_tolerance and hole_error <= e.hole_diameter_tolerance
+    detail = (
+        f"at {newest.t_s:.1f} s: leak {reported_rate:.4g} Pa·m³/s vs "
+        f"{truth.leak_rate_pa_m3_per_s:.4g} true ({rate_error:+.1%}), hole "
+        f"{reported_hole if reported_hole is not None else '-'} mm vs "
+        f"{truth.hole_diameter_mm:.4g} true ({hole_error:.1%})"
+    )
+    return Verdict(
+        e.describe(),
+        met,
+        detail,
+        {
+            "reported_leak_rate_pa_m3_per_s": reported_rate,
+            "true_leak_rate_pa_m3_per_s": truth.leak_rate_pa_m3_per_s,
+            "reported_hole_diameter_mm": reported_hole,
+            "true_hole_diameter_mm": truth.hole_diameter_mm,
+        },
+    )
