@@ -129,7 +129,7 @@ class Daemon:
         self._zone_of = {sensor.id: sensor.zone for sensor in config.sensors}
         self._latest: dict[str, Assessment] = {}
         self._last_alert_s = {z: t for z, t in carry.last_alert_s.items() if z in self.detectors}
-        self._factory = SensorFactory()
+        self._factory = SensorFactory(config.sensors)
         self.pollers = [
             SensorPoller(
                 sensor_id=sensor.id,
