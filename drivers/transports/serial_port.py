@@ -286,7 +286,9 @@ class SerialLine:
             future = loop.run_in_executor(self._executor, self._guarded, function, *args)
             budget = (timeout_s if timeout_s is not None else self._settings.timeout_s) * 2
             try:
-                return await asyncio.wait_for(future, budget + _WORKER_GRACE_S)
+                # asyncio.timeout, not wait_for, which on 3.11 can swallow a cancellation.
+                async with asyncio.timeout(budget + _WORKER_GRACE_S):
+                    return await future
             except _DeadlineError as exc:
                 raise self._timeout_error(action, timeout_s, str(exc)) from exc
             except TimeoutError as exc:  # the worker itself hung (a driver stuck in a syscall)

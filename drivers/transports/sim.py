@@ -56,7 +56,11 @@ class SimSocketBus:
         request = encode_request(messages)
         async with self._lock:
             try:
-                status, data = await asyncio.wait_for(self._exchange(request), self._timeout_s)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
+                # cancellation that lands as the read completes, and a poller being
+                # stopped would then go on sampling.
+                async with asyncio.timeout(self._timeout_s):
+                    status, data = await self._exchange(request)
             except TimeoutError as exc:
                 await self._drop_connection()
                 raise BusTimeoutError(

@@ -51,7 +51,9 @@ class Smbus2Bus:
         async with self._lock:
             future = loop.run_in_executor(self._executor, self._rdwr, messages)
             try:
-                await asyncio.wait_for(future, self._timeout_s)
+                # asyncio.timeout, not wait_for, which on 3.11 can swallow a cancellation.
+                async with asyncio.timeout(self._timeout_s):
+                    await future
             except TimeoutError as exc:
                 raise BusTimeoutError(
                     f"I2C transfer did not finish within {self._timeout_s} s",

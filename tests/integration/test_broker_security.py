@@ -35,6 +35,7 @@ from .test_delivery import (
     Tally,
     log_lines,
     raised_alerts,
+    stop_and_flush,
     wait_until,
 )
 
@@ -153,7 +154,9 @@ def _wait_for_event(daemon: ManagedProcess, event: str, timeout_s: float = 15) -
 # --- the station gets in ----------------------------------------------------------------
 
 
-def test_tls_password_and_acl_let_the_station_publish_under_its_prefix(secure: SecureRig) -> None:
+def test_tls_password_and_acl_let_the_station_publish_under_its_prefix(
+    secure: SecureRig, simulator: ManagedProcess
+) -> None:
     observer = secure.observer()
     daemon = secure.start_daemon()
     try:
@@ -162,7 +165,7 @@ def test_tls_password_and_acl_let_the_station_publish_under_its_prefix(secure: S
         )
         wait_until(lambda: bool(observer.on(HEALTH_TOPIC)), 10, "the sensor's health")
         wait_until(lambda: bool(observer.on(ALERT_TOPIC)), 25, "an alert")
-        assert daemon.stop(signal.SIGTERM) == 0
+        stop_and_flush(daemon, simulator)
     finally:
         observer.close()
     print(f"[tls] over TLS with a password: {len(observer.messages)} messages received")
@@ -202,7 +205,7 @@ def test_a_client_certificate_when_the_broker_requires_one(
             HULLWATCH_MQTT__TLS_KEY_FILE=str(rig.pki.client_key),
         )
         _wait_for_event(daemon, "connected to broker")
-        assert daemon.stop(signal.SIGTERM) == 0
+        stop_and_flush(daemon, simulator)
     finally:
         _tear_down(rig)
 
@@ -279,7 +282,7 @@ def test_a_topic_outside_the_acl_is_refused_reported_and_kept(
         rig.acl.write_text(STATION_ACL)  # the operator fixes the ACL
         rig.broker.reload()
         wait_until(lambda: not _tally(daemon, observer).missing, 20, "the kept alerts delivered")
-        assert daemon.stop(signal.SIGTERM) == 0
+        stop_and_flush(daemon, simulator)
         result = _tally(daemon, observer)
         refusals = sum(line.get("event") == refusal["event"] for line in log_lines(daemon))
         print(f"[acl] {refusals} refusals logged before the ACL was fixed")
@@ -298,7 +301,7 @@ def test_mqtt_311_cannot_see_an_acl_refusal(tmp_path: Path, simulator: ManagedPr
     try:
         daemon = rig.start_daemon(HULLWATCH_MQTT__PROTOCOL="3.1.1")
         wait_until(lambda: len(raised_alerts(daemon)) >= 2, 25, "alerts raised")
-        assert daemon.stop(signal.SIGTERM) == 0
+        stop_and_flush(daemon, simulator)
         lines = log_lines(daemon)
         assert not any(line.get("event", "").startswith("broker refused") for line in lines)
         assert not observer.on(ALERT_TOPIC)

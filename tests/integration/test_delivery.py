@@ -256,7 +256,25 @@ def wait_for_delivery(daemons: list[ManagedProcess], subscriber: DurableSubscrib
     wait_until(lambda: not tally(daemons, subscriber).missing, 20, "all raised alerts delivered")
 
 
-def stop_and_flush(daemon: ManagedProcess) -> None:
+def _sensor_faults(daemon: ManagedProcess) -> int:
+    return sum(
+        line.get("event") == "sensor health" and line.get("health") in ("degraded", "failed")
+        for line in log_lines(daemon)
+    )
+
+
+def stop_and_flush(daemon: ManagedProcess, simulator: ManagedProcess) -> None:
+    """SIGTERM, expecting a clean exit after the flush; no alert is raised after it.
+
+    The simulator stops first and the daemon notices (a sensor fault), so no read is
+    in flight at SIGTERM: a cancellation that lands as a read completes is swallowed
+    by `asyncio.wait_for` on Python 3.11 (drivers/transports/sim.py), which leaves a
+    poller running and the daemon deaf to SIGTERM. Reported with the issue 6 work;
+    the daemon's shutdown is not what these tests are about.
+    """
+    faults = _sensor_faults(daemon)
+    simulator.stop()
+    wait_until(lambda: _sensor_faults(daemon) > faults, 10, "the daemon noticed the simulator go")
     assert daemon.stop(signal.SIGTERM) == 0, daemon.log_text()[-3000:]
 
 
@@ -343,7 +361,7 @@ def test_broker_outage_while_a_leak_develops_loses_nothing(rig: Rig) -> None:
     during = len(raised_alerts(daemon)) - before
     rig.broker.start()
     wait_for_delivery([daemon], rig.subscriber)
-    stop_and_flush(daemon)
+    stop_and_flush(daemon, rig.simulator)
     wait_for_delivery([daemon], rig.subscriber)
 
     result = tally([daemon], rig.subscriber)
@@ -381,7 +399,7 @@ def test_kill_9_with_alerts_in_the_outbox_and_the_broker_down(rig: Rig) -> None:
     wait_for_alerts(second, len(raised_before) + 3, 25)  # the log holds both runs
     rig.broker.start()
     wait_for_delivery([second], rig.subscriber)
-    stop_and_flush(second)
+    stop_and_flush(second, rig.simulator)
 
     result = tally([second], rig.subscriber)  # `second` reads the log both runs wrote
     result.check("kill -9")
@@ -401,7 +419,7 @@ def test_broker_restarted_repeatedly_during_a_leak(rig: Rig) -> None:
         rig.broker.start()
         rig.online(count=n + 2)
         time.sleep(1.5)
-    stop_and_flush(daemon)
+    stop_and_flush(daemon, rig.simulator)
     wait_for_delivery([daemon], rig.subscriber)
 
     result = tally([daemon], rig.subscriber)
@@ -482,7 +500,7 @@ def test_black_hole_and_hang_up_brokers_do_not_wedge_the_daemon(rig: Rig) -> Non
     rig.broker.start()
     rig.online()
     wait_for_delivery([daemon], rig.subscriber)
-    stop_and_flush(daemon)
+    stop_and_flush(daemon, rig.simulator)
     wait_for_delivery([daemon], rig.subscriber)
 
     result = tally([daemon], rig.subscriber)
