@@ -43,8 +43,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DetectorSpec(_Strict):
-    """The daemon's settings for a zone in a HIL run (keys of `[[zones]]` in its config)."""
+class DetectorSpec(BaseModel):
+    """The daemon's settings for a zone in a HIL run (keys of `[[zones]]` in its config).
+
+    The keys named here get HIL defaults; any other key is passed through to the
+    daemon's zone settings unchanged, and the daemon's own config model judges it,
+    so a new detector setting needs no change here.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     floor_pa: float = Field(default=70_000.0, gt=0)
     window_s: float = Field(default=30.0, gt=0)
