@@ -17,7 +17,9 @@ import pytest
 from hullwatch.daemon.exit_codes import ExitCode
 from hullwatch.hil.broker import MosquittoBroker
 from hullwatch.hil.mqtt_recorder import MqttRecorder, Received
-from hullwatch.hil.processes import ManagedProcess, hullwatch_command, start_daemon, start_simulator
+from hullwatch.hil.processes import ManagedProcess, hullwatch_command
+
+from .station import StartStation
 
 pytestmark = pytest.mark.integration
 
@@ -169,31 +171,23 @@ def _when(line_or_document: dict[str, Any], key: str) -> datetime:
 
 
 def test_daemon_survives_a_killed_simulator_and_resumes_when_it_returns(
-    tmp_path: Path, broker: MosquittoBroker, recorder_factory: Callable[[list[str]], MqttRecorder]
+    broker: MosquittoBroker,
+    recorder_factory: Callable[[list[str]], MqttRecorder],
+    start_station: StartStation,
 ) -> None:
-    scenario = tmp_path / "scenario.toml"
-    scenario.write_text(SCENARIO)
-    config = tmp_path / "hullwatch.toml"
-    config.write_text(CONFIG)
-    socket_path = tmp_path / "sim.sock"
     recorder = recorder_factory([STATUS_TOPIC, ALERT_TOPIC, TELEMETRY_TOPIC])
-
-    simulators = [start_simulator(scenario, socket_path, tmp_path / "sim-1.log")]
-    daemon = start_daemon(
-        config,
-        tmp_path / "daemon.log",
-        env={
-            **_clean_environment(),
-            "HULLWATCH_MQTT__PORT": str(broker.port),
-            "HULLWATCH_SENSORS__0__BUS": f"sim:{socket_path}",
-            "HULLWATCH_LOGGING__FORMAT": "json",
-        },
+    station = start_station(
+        scenario=SCENARIO,
+        config=CONFIG,
+        mqtt_port=broker.port,
+        env=_clean_environment(),
     )
+    daemon = station.daemon
     try:
         _wait_for_log(daemon, _nth("sensor initialised", 1, sensor="bmp-a"), 15, "initialised")
         recorder.wait_for(lambda m: m.topic == TELEMETRY_TOPIC, 15, "on telemetry")
 
-        simulators[0].stop(signal.SIGKILL)
+        station.simulators["sim"].stop(signal.SIGKILL)
         fault = _wait_for_log(daemon, _fault_health, 10, "of a sensor fault")
         assert fault["sensor"] == "bmp-a"
         assert "simulated bus connection failed" in fault["reason"]
@@ -213,7 +207,7 @@ def test_daemon_survives_a_killed_simulator_and_resumes_when_it_returns(
         time.sleep(OUTAGE_S)
         assert daemon.alive()
 
-        simulators.append(start_simulator(scenario, socket_path, tmp_path / "sim-2.log"))
+        station.restart_simulator()
         again = _wait_for_log(
             daemon, _nth("sensor initialised", 2, sensor="bmp-a"), 20, "initialised again"
         )
@@ -245,10 +239,4 @@ def test_daemon_survives_a_killed_simulator_and_resumes_when_it_returns(
         assert [line for line in _log_lines(daemon) if line.get("event") == "alert"] == []
         assert daemon.stop(signal.SIGTERM) == ExitCode.OK
     finally:
-        daemon.stop()
-        for simulator in simulators:
-            simulator.stop()
-        # Shown by pytest only when the test failed.
-        print("--- daemon log ---", daemon.log_text())
-        for simulator in simulators:
-            print(f"--- {simulator.log_path.name} ---", simulator.log_text())
+        station.stop()

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import math
 import signal
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from hullwatch.daemon.physics import R_AIR_J_PER_KG_K, orifice_mass_flow_kg_per_s
 from hullwatch.hil.broker import MosquittoBroker
 from hullwatch.hil.mqtt_recorder import MqttRecorder, Received
-from hullwatch.hil.processes import ManagedProcess, start_daemon, start_simulator
+from hullwatch.hil.processes import ManagedProcess
+
+from .station import StartStation
 
 pytestmark = pytest.mark.integration
 
@@ -73,27 +73,8 @@ STATUS_TOPIC = "hwtest/e2e/status"
 
 
 @pytest.fixture
-def running_daemon(tmp_path: Path, broker: MosquittoBroker) -> Iterator[ManagedProcess]:
-    scenario = tmp_path / "scenario.toml"
-    scenario.write_text(SCENARIO)
-    config = tmp_path / "hullwatch.toml"
-    config.write_text(CONFIG)
-    socket_path = tmp_path / "sim.sock"
-    simulator = start_simulator(scenario, socket_path, tmp_path / "sim.log")
-    daemon = start_daemon(
-        config,
-        tmp_path / "daemon.log",
-        env={
-            "HULLWATCH_MQTT__PORT": str(broker.port),
-            "HULLWATCH_SENSORS__0__BUS": f"sim:{socket_path}",
-            "HULLWATCH_LOGGING__FORMAT": "json",
-        },
-    )
-    yield daemon
-    daemon.stop()
-    simulator.stop()
-    # Shown by pytest only when the test failed.
-    print("--- daemon log ---", daemon.log_text(), "--- simulator log ---", simulator.log_text())
+def running_daemon(broker: MosquittoBroker, start_station: StartStation) -> ManagedProcess:
+    return start_station(scenario=SCENARIO, config=CONFIG, mqtt_port=broker.port).daemon
 
 
 def _alert(level: str, kind: str | None = None):

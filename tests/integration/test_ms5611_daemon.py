@@ -4,13 +4,13 @@ ADC reported as health and withheld, no alert."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
 from hullwatch.hil.broker import MosquittoBroker
 from hullwatch.hil.mqtt_recorder import MqttRecorder
-from hullwatch.hil.processes import start_daemon, start_simulator
+
+from .station import StartStation
 
 pytestmark = pytest.mark.integration
 
@@ -58,22 +58,13 @@ stuck_samples = 6
 
 
 def test_ms5611_through_the_daemon(
-    tmp_path: Path, broker: MosquittoBroker, recorder_factory: Callable[[list[str]], MqttRecorder]
+    broker: MosquittoBroker,
+    recorder_factory: Callable[[list[str]], MqttRecorder],
+    start_station: StartStation,
 ) -> None:
-    scenario = tmp_path / "scenario.toml"
-    scenario.write_text(SCENARIO)
-    config = tmp_path / "hullwatch.toml"
-    config.write_text(CONFIG)
-    socket_path = tmp_path / "sim.sock"
     recorder = recorder_factory(["hullwatch/ms/#"])
-    simulator = start_simulator(scenario, socket_path, tmp_path / "sim.log")
-    daemon = start_daemon(
-        config,
-        tmp_path / "daemon.log",
-        env={
-            "HULLWATCH_MQTT__PORT": str(broker.port),
-            "HULLWATCH_SENSORS__BARO__BUS": f"sim:{socket_path}",
-        },
+    station = start_station(
+        scenario=SCENARIO, config=CONFIG, mqtt_port=broker.port, sensor_buses={"baro": "sim"}
     )
     try:
         telemetry = recorder.wait_for(
@@ -102,6 +93,5 @@ def test_ms5611_through_the_daemon(
             "ok again after the stuck ADC",
         )
     finally:
-        assert daemon.stop() == 0
-        simulator.stop()
+        assert station.daemon.stop() == 0
     assert not [m for m in recorder.messages if m.topic.endswith("/alert")]

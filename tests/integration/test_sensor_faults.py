@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
 from hullwatch.hil.broker import MosquittoBroker
 from hullwatch.hil.mqtt_recorder import MqttRecorder, Received
-from hullwatch.hil.processes import start_daemon, start_simulator
+
+from .station import StartStation
 
 pytestmark = pytest.mark.integration
 
 PREFIX = "hwtest/faults"
 HEALTH_B = f"{PREFIX}/sensors/b/health"
 
-SCENARIO = """
-seed = 3
+# A sealed chamber and two BMP3 chips on one bus; the one at 0x77 is the faulty one.
+TWO_CHIPS = """
 [[zones]]
 id = "chamber"
 volume_m3 = 0.05
@@ -33,7 +33,11 @@ address = 0x76
 kind = "bmp390"
 zone = "chamber"
 address = 0x77
-[[faults]]
+"""
+
+SCENARIO = f"""
+seed = 3
+{TWO_CHIPS}[[faults]]
 at_s = 4.0
 duration_s = 1.5
 address = 0x77
@@ -94,25 +98,13 @@ def _health(message: Received) -> dict[str, object]:
 
 
 def test_faults_are_reported_as_health_and_never_as_a_leak(
-    tmp_path: Path, broker: MosquittoBroker, recorder_factory: Callable[[list[str]], MqttRecorder]
+    broker: MosquittoBroker,
+    recorder_factory: Callable[[list[str]], MqttRecorder],
+    start_station: StartStation,
 ) -> None:
-    scenario = tmp_path / "scenario.toml"
-    scenario.write_text(SCENARIO)
-    config = tmp_path / "hullwatch.toml"
-    config.write_text(CONFIG)
-    socket_path = tmp_path / "sim.sock"
     recorder = recorder_factory([f"{PREFIX}/#"])
-    simulator = start_simulator(scenario, socket_path, tmp_path / "sim.log")
-    daemon = start_daemon(
-        config,
-        tmp_path / "daemon.log",
-        env={
-            "HULLWATCH_MQTT__PORT": str(broker.port),
-            "HULLWATCH_SENSORS__A__BUS": f"sim:{socket_path}",
-            "HULLWATCH_SENSORS__B__BUS": f"sim:{socket_path}",
-            "HULLWATCH_LOGGING__FORMAT": "json",
-        },
-    )
+    station = start_station(scenario=SCENARIO, config=CONFIG, mqtt_port=broker.port)
+    daemon = station.daemon
     try:
         states: list[dict[str, object]] = []  # b's health documents, in arrival order
         matched_up_to = 0
@@ -162,8 +154,7 @@ def test_faults_are_reported_as_health_and_never_as_a_leak(
             "telemetry from both again",
         )
     finally:
-        daemon.stop()
-        simulator.stop()
+        station.stop()
     alerts = [m for m in recorder.messages if m.topic.endswith("/alert")]
     assert alerts == [], [m.payload for m in alerts]
     log = [json.loads(line) for line in daemon.log_text().splitlines() if line.startswith("{")]
@@ -175,22 +166,9 @@ def test_faults_are_reported_as_health_and_never_as_a_leak(
     print("health of b:", [(s["health"], s["reason"]) for s in states])
 
 
-SCENARIO_THREE = """
+SCENARIO_THREE = f"""
 seed = 4
-[[zones]]
-id = "chamber"
-volume_m3 = 0.05
-pressure_pa = 101325.0
-temperature_k = 295.15
-[[sensors]]
-kind = "bmp388"
-zone = "chamber"
-address = 0x76
-[[sensors]]
-kind = "bmp390"
-zone = "chamber"
-address = 0x77
-[[faults]]
+{TWO_CHIPS}[[faults]]
 at_s = 4.0
 duration_s = 1.5
 address = 0x77
@@ -270,31 +248,18 @@ address = 0x77
 
 
 def test_bus_errors_a_hung_bus_a_blank_calibration_and_a_drift(
-    tmp_path: Path, broker: MosquittoBroker, recorder_factory: Callable[[list[str]], MqttRecorder]
+    broker: MosquittoBroker,
+    recorder_factory: Callable[[list[str]], MqttRecorder],
+    start_station: StartStation,
 ) -> None:
     """EIO, a hung bus (the client times out) and a blanked NVM seen at re-initialisation
     each show in b's health and pass; then b drifts, and the two others out-vote it."""
-    scenario = tmp_path / "scenario.toml"
-    scenario.write_text(SCENARIO_THREE)
-    second = tmp_path / "second.toml"
-    second.write_text(SCENARIO_SECOND_BUS)
-    config = tmp_path / "hullwatch.toml"
-    config.write_text(CONFIG_THREE)
-    socket_path = tmp_path / "sim.sock"
-    second_socket = tmp_path / "sim2.sock"
     recorder = recorder_factory(["hwtest/faults3/#"])
-    simulator = start_simulator(scenario, socket_path, tmp_path / "sim.log")
-    simulator_2 = start_simulator(second, second_socket, tmp_path / "sim2.log")
-    daemon = start_daemon(
-        config,
-        tmp_path / "daemon.log",
-        env={
-            "HULLWATCH_MQTT__PORT": str(broker.port),
-            "HULLWATCH_SENSORS__A__BUS": f"sim:{socket_path}",
-            "HULLWATCH_SENSORS__B__BUS": f"sim:{socket_path}",
-            "HULLWATCH_SENSORS__C__BUS": f"sim:{second_socket}",
-            "HULLWATCH_LOGGING__FORMAT": "json",
-        },
+    station = start_station(
+        scenarios={"sim": SCENARIO_THREE, "second": SCENARIO_SECOND_BUS},
+        sensor_buses={"a": "sim", "b": "sim", "c": "second"},
+        config=CONFIG_THREE,
+        mqtt_port=broker.port,
     )
     health_b = "hwtest/faults3/sensors/b/health"
     last_s = 0.0
@@ -332,7 +297,5 @@ def test_bus_errors_a_hung_bus_a_blank_calibration_and_a_drift(
         ).json()
         assert sorted(suspect["sensors"]) == ["a", "c"]
     finally:
-        daemon.stop()
-        simulator.stop()
-        simulator_2.stop()
+        station.stop()
     assert not [m for m in recorder.messages if m.topic.endswith("/alert")]

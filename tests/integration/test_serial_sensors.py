@@ -11,7 +11,8 @@ import pytest
 
 from hullwatch.hil.broker import MosquittoBroker
 from hullwatch.hil.mqtt_recorder import MqttRecorder, Received
-from hullwatch.hil.processes import start_daemon, start_simulator
+
+from .station import StartStation
 
 pytestmark = pytest.mark.integration
 
@@ -92,19 +93,15 @@ timeout_s = 0.5
 
 
 def test_serial_sensors_read_fail_and_recover(
-    tmp_path: Path, broker: MosquittoBroker, recorder_factory: Callable[[list[str]], MqttRecorder]
+    tmp_path: Path,
+    broker: MosquittoBroker,
+    recorder_factory: Callable[[list[str]], MqttRecorder],
+    start_station: StartStation,
 ) -> None:
     links = tmp_path / "serial"
-    scenario = tmp_path / "scenario.toml"
-    scenario.write_text(_scenario(links))
-    config = tmp_path / "hullwatch.toml"
-    config.write_text(_config(links))
     recorder = recorder_factory(["hullwatch/serial/#"])
-    simulator = start_simulator(scenario, tmp_path / "sim.sock", tmp_path / "sim.log")
-    daemon = start_daemon(
-        config,
-        tmp_path / "daemon.log",
-        env={"HULLWATCH_MQTT__PORT": str(broker.port), "HULLWATCH_LOGGING__FORMAT": "json"},
+    station = start_station(
+        scenario=_scenario(links), config=_config(links), mqtt_port=broker.port, sensor_buses={}
     )
 
     def health(sensor: str, state: str, after_s: float = 0.0) -> Callable[[Received], bool]:
@@ -135,8 +132,7 @@ def test_serial_sensors_read_fail_and_recover(
         assert "did not complete within 0.5 s" in silent.json()["reason"]
         recorder.wait_for(health("ptb", "ok", silent.at_s), 20, "PTB330 answering again")
     finally:
-        daemon.stop()
-        simulator.stop()
+        station.stop()
     assert not [m for m in recorder.messages if m.topic.endswith("/alert")]
     print(
         "bridge health:",

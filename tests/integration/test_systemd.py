@@ -32,9 +32,9 @@ from hullwatch.hil.mqtt_recorder import MqttRecorder, Received
 from hullwatch.hil.processes import (
     ManagedProcess,
     hullwatch_command,
-    start_daemon,
-    start_simulator,
 )
+
+from .station import StartStation
 
 pytestmark = pytest.mark.integration
 
@@ -231,19 +231,21 @@ def wait_for_exit(process: ManagedProcess, timeout_s: float) -> int:
 
 
 @dataclass
-class Station:
+class NotifiedStation:
     config: Path
     listener: NotifyListener
     daemon: ManagedProcess
 
 
-StartStation = Callable[..., Station]
+StartNotifiedStation = Callable[..., NotifiedStation]
 
 
 @pytest.fixture
-def start_station(tmp_path: Path) -> Iterator[StartStation]:
+def start_notified_station(
+    tmp_path: Path, start_station: StartStation
+) -> Iterator[StartNotifiedStation]:
     """Simulator + daemon with NOTIFY_SOCKET (and WATCHDOG_USEC) set; stopped afterwards."""
-    started: list[tuple[ManagedProcess, ManagedProcess, NotifyListener]] = []
+    listeners: list[NotifyListener] = []
 
     def start(
         *,
@@ -252,41 +254,29 @@ def start_station(tmp_path: Path) -> Iterator[StartStation]:
         scenario: str = SCENARIO,
         watchdog_usec: int | None = WATCHDOG_USEC,
         journal_stream: bool = False,
-    ) -> Station:
-        (tmp_path / "scenario.toml").write_text(scenario)
-        config_path = tmp_path / "hullwatch.toml"
-        config_path.write_text(config)
-        socket_path = tmp_path / "sim.sock"
+    ) -> NotifiedStation:
         listener = NotifyListener(tmp_path / "notify.sock")
-        simulator = start_simulator(tmp_path / "scenario.toml", socket_path, tmp_path / "sim.log")
+        listeners.append(listener)
         # Added to this process's environment. An inherited WATCHDOG_USEC (a test run
         # under systemd) comes with WATCHDOG_PID naming another process: ignored.
-        environment = {
-            "NOTIFY_SOCKET": str(listener.path),
-            "HULLWATCH_MQTT__PORT": str(mqtt_port),
-            "HULLWATCH_LOGGING__FORMAT": "json",
-        }
-        for index in range(config.count("[[sensors]]")):
-            environment[f"HULLWATCH_SENSORS__{index}__BUS"] = f"sim:{socket_path}"
+        environment = {"NOTIFY_SOCKET": str(listener.path)}
         if watchdog_usec is not None:
             environment["WATCHDOG_USEC"] = str(watchdog_usec)
-        log_path = tmp_path / "daemon.log"
         if journal_stream:
             # As if stderr were journald's stream: the daemon compares device and inode.
+            log_path = tmp_path / "daemon.log"
             log_path.touch()
             status = log_path.stat()
             environment["JOURNAL_STREAM"] = f"{status.st_dev}:{status.st_ino}"
-        daemon = start_daemon(config_path, log_path, env=environment)
-        started.append((daemon, simulator, listener))
-        return Station(config_path, listener, daemon)
+        station = start_station(
+            scenario=scenario, config=config, mqtt_port=mqtt_port, env=environment
+        )
+        return NotifiedStation(station.config_path, listener, station.daemon)
 
     yield start
-    for daemon, simulator, listener in started:
-        daemon.stop()
-        simulator.stop()
+    for listener in listeners:
         listener.close()
         # Shown by pytest only when the test failed.
-        print("--- daemon log ---", daemon.log_text())
         print("--- notifications ---", *(n.fields for n in listener.received), sep="\n")
 
 
@@ -296,10 +286,10 @@ def start_station(tmp_path: Path) -> Iterator[StartStation]:
 def test_ready_after_first_sample_then_status_watchdog_and_a_clean_stop(
     broker: MosquittoBroker,
     recorder_factory: Callable[[list[str]], MqttRecorder],
-    start_station: StartStation,
+    start_notified_station: StartNotifiedStation,
 ) -> None:
     recorder = recorder_factory([STATUS_TOPIC, HEALTH_TOPIC, TELEMETRY_TOPIC])
-    station = start_station(config=config_text(), mqtt_port=broker.port)
+    station = start_notified_station(config=config_text(), mqtt_port=broker.port)
     listener, daemon = station.listener, station.daemon
 
     _, ready = listener.wait_for("READY", 20, value="1")
@@ -366,7 +356,7 @@ kind = "hang"
 
 
 def test_no_watchdog_ping_while_the_only_poller_is_wedged(
-    broker: MosquittoBroker, start_station: StartStation
+    broker: MosquittoBroker, start_notified_station: StartNotifiedStation
 ) -> None:
     """Wedged: the poller says `ok` but no sample for 3 periods (at least 1 s).
 
@@ -380,7 +370,7 @@ def test_no_watchdog_ping_while_the_only_poller_is_wedged(
     config = config_text().replace(
         "rate_hz = 25.0", f"rate_hz = 25.0\ntimeout_s = {HANG_TIMEOUT_S}"
     )
-    station = start_station(config=config, scenario=WEDGE_SCENARIO, mqtt_port=broker.port)
+    station = start_notified_station(config=config, scenario=WEDGE_SCENARIO, mqtt_port=broker.port)
     listener, daemon = station.listener, station.daemon
     listener.wait_for("READY", 20, value="1")
     withheld = wait_for_log(daemon, "watchdog ping withheld: sampling makes no progress", 20)
@@ -416,10 +406,12 @@ def _intervals(messages: list[Received]) -> list[float]:
 def test_sighup_applies_a_valid_configuration_and_refuses_an_invalid_one(
     broker: MosquittoBroker,
     recorder_factory: Callable[[list[str]], MqttRecorder],
-    start_station: StartStation,
+    start_notified_station: StartNotifiedStation,
 ) -> None:
     recorder = recorder_factory([f"{PREFIX}/#", f"{OTHER_PREFIX}/#"])
-    station = start_station(config=config_text(telemetry_interval_s=1.0), mqtt_port=broker.port)
+    station = start_notified_station(
+        config=config_text(telemetry_interval_s=1.0), mqtt_port=broker.port
+    )
     listener, daemon = station.listener, station.daemon
     listener.wait_for("READY", 20, value="1")
 
@@ -494,11 +486,11 @@ def test_sighup_applies_a_valid_configuration_and_refuses_an_invalid_one(
 
 
 def test_ready_after_the_bound_when_a_sensor_never_delivers(
-    broker: MosquittoBroker, start_station: StartStation
+    broker: MosquittoBroker, start_notified_station: StartNotifiedStation
 ) -> None:
     """A second sensor with no chip on the bus; stderr taken for journald's stream, so
     every log line carries its syslog priority."""
-    station = start_station(
+    station = start_notified_station(
         config=config_text(extra=SECOND_SENSOR),
         mqtt_port=broker.port,
         watchdog_usec=None,
@@ -532,14 +524,14 @@ def test_ready_after_the_bound_when_a_sensor_never_delivers(
 
 
 def test_sigterm_with_a_silent_broker_exits_within_the_flush_bound(
-    start_station: StartStation,
+    start_notified_station: StartNotifiedStation,
 ) -> None:
     """The broker accepts TCP and never answers: the daemon stops anyway, in time."""
     port = free_tcp_port()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
         silent.bind(("127.0.0.1", port))
         silent.listen(8)
-        station = start_station(config=config_text(), mqtt_port=port)
+        station = start_notified_station(config=config_text(), mqtt_port=port)
         listener, daemon = station.listener, station.daemon
         # READY does not wait for the broker.
         _, ready = listener.wait_for("READY", 20, value="1")

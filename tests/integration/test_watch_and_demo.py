@@ -17,7 +17,9 @@ import pytest
 
 from hullwatch.hil.broker import MosquittoBroker, free_tcp_port
 from hullwatch.hil.mqtt_recorder import MqttRecorder
-from hullwatch.hil.processes import hullwatch_command, start_daemon, start_simulator
+from hullwatch.hil.processes import hullwatch_command
+
+from .station import StartStation
 
 pytestmark = pytest.mark.integration
 
@@ -145,33 +147,24 @@ def test_watch_exits_69_when_the_broker_is_unreachable() -> None:
 
 
 def test_daemon_started_before_its_broker_announces_itself_when_the_broker_comes(
-    tmp_path: Path,
+    tmp_path: Path, start_station: StartStation
 ) -> None:
     """Sampling starts without a broker; once one listens, `online` arrives."""
-    scenario = tmp_path / "scenario.toml"
-    scenario.write_text(
-        '[[zones]]\nid = "c"\nvolume_m3 = 0.05\npressure_pa = 101325.0\ntemperature_k = 295.0\n'
-        '[[sensors]]\nkind = "bmp388"\nzone = "c"\naddress = 0x76\n'
+    broker = MosquittoBroker(tmp_path / "broker")  # its port is chosen, nothing listens yet
+    station = start_station(
+        scenario=(
+            '[[zones]]\nid = "c"\nvolume_m3 = 0.05\npressure_pa = 101325.0\n'
+            'temperature_k = 295.0\n[[sensors]]\nkind = "bmp388"\nzone = "c"\naddress = 0x76\n'
+        ),
+        config=(
+            'station = "early"\n[mqtt]\nreconnect_min_s = 0.2\nreconnect_max_s = 0.5\n'
+            '[[zones]]\nid = "c"\nvolume_m3 = 0.05\nfloor_pa = 70000\nwarning_pa_per_s = 0.2\n'
+            'critical_pa_per_s = 5\n[[sensors]]\nid = "s"\nzone = "c"\ndriver = "bmp388"\n'
+            'bus = "sim:/x.sock"\naddress = 0x76\nrate_hz = 10\n'
+        ),
+        mqtt_port=broker.port,
     )
-    config = tmp_path / "hullwatch.toml"
-    config.write_text(
-        'station = "early"\n[mqtt]\nreconnect_min_s = 0.2\nreconnect_max_s = 0.5\n'
-        '[[zones]]\nid = "c"\nvolume_m3 = 0.05\nfloor_pa = 70000\nwarning_pa_per_s = 0.2\n'
-        'critical_pa_per_s = 5\n[[sensors]]\nid = "s"\nzone = "c"\ndriver = "bmp388"\n'
-        'bus = "sim:/x.sock"\naddress = 0x76\nrate_hz = 10\n'
-    )
-    socket_path = tmp_path / "sim.sock"
-    simulator = start_simulator(scenario, socket_path, tmp_path / "sim.log")
-    broker = MosquittoBroker(tmp_path / "broker")
-    daemon = start_daemon(
-        config,
-        tmp_path / "daemon.log",
-        env={
-            "HULLWATCH_MQTT__PORT": str(broker.port),
-            "HULLWATCH_SENSORS__0__BUS": f"sim:{socket_path}",
-            "HULLWATCH_LOGGING__FORMAT": "json",
-        },
-    )
+    daemon = station.daemon
     try:
         deadline = time.monotonic() + 15
         while "broker unreachable" not in daemon.log_text() or "sensor initialised" not in (
@@ -191,8 +184,7 @@ def test_daemon_started_before_its_broker_announces_itself_when_the_broker_comes
                 recorder.close()
             assert daemon.stop() == 0
     finally:
-        daemon.stop()
-        simulator.stop()
+        station.stop()
 
 
 def test_demo_starts_everything_and_stops_cleanly_on_ctrl_c() -> None:
