@@ -38,3 +38,61 @@ class Station:
 
 
 StartStation = Callable[..., Station]
+
+
+def chamber_scenario(*, seed: int, volume_m3: float = 0.05, extra: str = "") -> str:
+    """A sealed 1 atm chamber `chamber` with one BMP390 at 0x77; `extra` adds tables."""
+    return f"""
+seed = {seed}
+[[zones]]
+id = "chamber"
+volume_m3 = {volume_m3}
+pressure_pa = 101325.0
+temperature_k = 295.15
+{extra}
+[[sensors]]
+kind = "bmp390"
+zone = "chamber"
+address = 0x77
+"""
+
+
+def chamber_config(
+    *,
+    station: str,
+    prefix: str = "hwtest",
+    mqtt: str = "",
+    zone: str = "",
+    volume_m3: float = 0.05,
+    window_s: float = 4.0,
+    extra: str = "",
+) -> str:
+    """The daemon's config for `chamber_scenario`: sensor `bmp-a` at 25 Hz, a 4 s window.
+
+    `mqtt` and `zone` add keys to those tables; `extra` adds tables at the end. The
+    sensor's bus is a placeholder: `start_station` points it at the simulator.
+    """
+    return f"""
+station = "{station}"
+[mqtt]
+topic_prefix = "{prefix}"
+reconnect_min_s = 0.2
+reconnect_max_s = 1.0
+{mqtt}
+[[zones]]
+id = "chamber"
+volume_m3 = {volume_m3}
+floor_pa = 70000.0
+window_s = {window_s}
+warning_pa_per_s = 0.2
+critical_pa_per_s = 50.0
+{zone}
+[[sensors]]
+id = "bmp-a"
+zone = "chamber"
+driver = "bmp390"
+bus = "sim:/placeholder.sock"
+address = 0x77
+rate_hz = 25.0
+{extra}
+"""

@@ -19,7 +19,7 @@ from hullwatch.hil.broker import MosquittoBroker
 from hullwatch.hil.mqtt_recorder import MqttRecorder, Received
 from hullwatch.hil.processes import ManagedProcess, hullwatch_command
 
-from .station import StartStation
+from .station import StartStation, chamber_config, chamber_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -32,43 +32,13 @@ TELEMETRY_INTERVAL_S = 0.5
 OUTAGE_S = 4 * TELEMETRY_INTERVAL_S
 
 # A sealed chamber at constant temperature: nothing for the detector to alert on.
-SCENARIO = """
-seed = 11
-[[zones]]
-id = "chamber"
-volume_m3 = 0.05
-pressure_pa = 101325.0
-temperature_k = 295.15
-cycle_amplitude_k = 0.0
-[[sensors]]
-kind = "bmp390"
-zone = "chamber"
-address = 0x77
-"""
-
-CONFIG = f"""
-station = "{STATION}"
-[mqtt]
-topic_prefix = "{PREFIX}"
-telemetry_interval_s = {TELEMETRY_INTERVAL_S}
-reconnect_min_s = 0.2
-reconnect_max_s = 1.0
-[[zones]]
-id = "chamber"
-volume_m3 = 0.05
-floor_pa = 70000.0
-window_s = 4.0
-warning_pa_per_s = 0.2
-critical_pa_per_s = 50.0
-[[sensors]]
-id = "bmp-a"
-zone = "chamber"
-driver = "bmp390"
-bus = "sim:/placeholder.sock"
-address = 0x77
-rate_hz = 25.0
-timeout_s = 0.5
-"""
+SCENARIO = chamber_scenario(seed=11)
+CONFIG = chamber_config(
+    station=STATION,
+    prefix=PREFIX,
+    mqtt=f"telemetry_interval_s = {TELEMETRY_INTERVAL_S}",
+    extra="timeout_s = 0.5",
+)
 
 BAD_ADDRESS_CONFIG = CONFIG.replace("address = 0x77", "address = 0x40")
 

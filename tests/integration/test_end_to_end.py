@@ -14,7 +14,7 @@ from hullwatch.hil.broker import MosquittoBroker
 from hullwatch.hil.mqtt_recorder import MqttRecorder, Received
 from hullwatch.hil.processes import ManagedProcess
 
-from .station import StartStation
+from .station import StartStation, chamber_config, chamber_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -23,50 +23,28 @@ DISCHARGE_COEFFICIENT = 0.62
 VOLUME_M3 = 0.05
 WINDOW_S = 8.0
 
-SCENARIO = f"""
-seed = 7
-[[zones]]
-id = "chamber"
-volume_m3 = {VOLUME_M3}
-pressure_pa = 101325.0
-temperature_k = 295.15
+SCENARIO = chamber_scenario(
+    seed=7,
+    volume_m3=VOLUME_M3,
+    extra=f"""
 cycle_amplitude_k = 0.2
 cycle_period_s = 600.0
-[[sensors]]
-kind = "bmp390"
-zone = "chamber"
-address = 0x77
 [[events]]
 at_s = 6.0
 zone = "chamber"
 action = "open_hole"
 diameter_mm = {HOLE_DIAMETER_MM}
 discharge_coefficient = {DISCHARGE_COEFFICIENT}
-"""
+""",
+)
 
-CONFIG = f"""
-station = "e2e"
-[mqtt]
-topic_prefix = "hwtest"
-alert_update_interval_s = 2.0
-reconnect_min_s = 0.2
-reconnect_max_s = 1.0
-[[zones]]
-id = "chamber"
-volume_m3 = {VOLUME_M3}
-floor_pa = 70000.0
-window_s = {WINDOW_S}
-warning_pa_per_s = 0.2
-critical_pa_per_s = 50.0
-discharge_coefficient = {DISCHARGE_COEFFICIENT}
-[[sensors]]
-id = "bmp-a"
-zone = "chamber"
-driver = "bmp390"
-bus = "sim:/placeholder.sock"
-address = 0x77
-rate_hz = 25.0
-"""
+CONFIG = chamber_config(
+    station="e2e",
+    mqtt="alert_update_interval_s = 2.0",
+    volume_m3=VOLUME_M3,
+    window_s=WINDOW_S,
+    zone=f"discharge_coefficient = {DISCHARGE_COEFFICIENT}",
+)
 
 ALERT_TOPIC = "hwtest/e2e/zones/chamber/alert"
 STATUS_TOPIC = "hwtest/e2e/status"

@@ -34,7 +34,7 @@ from hullwatch.hil.processes import (
     hullwatch_command,
 )
 
-from .station import StartStation
+from .station import StartStation, chamber_config, chamber_scenario
 
 pytestmark = pytest.mark.integration
 
@@ -50,47 +50,19 @@ TELEMETRY_TOPIC = f"{PREFIX}/{STATION}/zones/chamber/telemetry"
 HEALTH_TOPIC = f"{PREFIX}/{STATION}/sensors/bmp-a/health"
 WATCHDOG_USEC = 1_000_000  # pings expected every 0.5 s
 
-SCENARIO = """
-seed = 5
-[[zones]]
-id = "chamber"
-volume_m3 = 0.05
-pressure_pa = 101325.0
-temperature_k = 295.15
-cycle_amplitude_k = 0.0
-[[sensors]]
-kind = "bmp390"
-zone = "chamber"
-address = 0x77
-"""
+SCENARIO = chamber_scenario(seed=5)
 
 
 def config_text(
     *, telemetry_interval_s: float = 0.5, window_s: float = 4.0, extra: str = ""
 ) -> str:
-    return f"""
-station = "{STATION}"
-[mqtt]
-topic_prefix = "{PREFIX}"
-telemetry_interval_s = {telemetry_interval_s}
-reconnect_min_s = 0.2
-reconnect_max_s = 1.0
-[[zones]]
-id = "chamber"
-volume_m3 = 0.05
-floor_pa = 70000.0
-window_s = {window_s}
-warning_pa_per_s = 0.2
-critical_pa_per_s = 50.0
-[[sensors]]
-id = "bmp-a"
-zone = "chamber"
-driver = "bmp390"
-bus = "sim:/placeholder.sock"
-address = 0x77
-rate_hz = 25.0
-{extra}
-"""
+    return chamber_config(
+        station=STATION,
+        prefix=PREFIX,
+        mqtt=f"telemetry_interval_s = {telemetry_interval_s}",
+        window_s=window_s,
+        extra=extra,
+    )
 
 
 SECOND_SENSOR = """
