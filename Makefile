@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: setup test lint bench demo clean
+.PHONY: setup test lint bench bench-detection bench-hil soak demo clean
 
 setup: ## venv, the package with its dev tools, and Mosquitto where it is missing
 	./scripts/install-mosquitto
@@ -21,6 +21,15 @@ lint: ## ruff (lint and format) and mypy --strict
 
 bench: ## detector cost per sample and memory per window (numbers go in docs/)
 	$(BIN)/python bench/detector_cost.py
+
+bench-detection: ## every reference case (hil/scenarios/reference) vs the LS limit and a baseline; the 24 h case takes long
+	$(BIN)/python bench/detection.py
+
+bench-hil: ## accelerated HIL speed: one BMP388 at 25 Hz, HOURS simulated (default 1; docs/hil-performance.md)
+	$(BIN)/python bench/hil_speed.py --hours $(or $(HOURS),1)
+
+soak: ## 24 simulated hours through the daemon, publisher, outbox and Mosquitto: memory and open files
+	$(BIN)/python bench/soak.py
 
 demo: ## a private broker, the simulated chamber, the daemon, and `hullwatch watch`
 	$(BIN)/hullwatch demo

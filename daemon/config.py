@@ -338,6 +338,21 @@ class ZoneSettings(_Settings):
     discharge_coefficient: Annotated[float, Field(gt=0, le=1)] = 0.62
     ambient_pressure_pa: Annotated[float, Field(ge=0)] = 0.0
     reference_temperature_k: Annotated[float, Field(gt=0)] = 293.15
+    # Detection at the noise limit (docs/detection.md): a bank of windows from
+    # min_window_s to window_s, a significance from the false-alarm budget, and
+    # the sensors' thermal lag undone. Absent: one window, significance_sigma.
+    min_window_s: Annotated[float | None, Field(ge=0.5, le=3600)] = None
+    false_alarm_interval_days: Annotated[float | None, Field(gt=0, le=1e6)] = None
+    temperature_lag_s: Annotated[float, Field(ge=0, le=3600)] = 0.0
+    temperature_window_s: Annotated[float, Field(ge=30, le=3600)] = 600.0
+
+    @field_validator("min_window_s")
+    @classmethod
+    def _check_min_window(cls, shortest: float | None, info: ValidationInfo) -> float | None:
+        longest = info.data.get("window_s")
+        if shortest is not None and longest is not None and shortest > longest:
+            raise ValueError(f"must not exceed window_s ({longest:g} s)")
+        return shortest
 
     @field_validator("critical_pa_per_s")
     @classmethod
@@ -383,6 +398,9 @@ class SensorSettings(_Settings):
     timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.5
     spike_threshold_pa: Annotated[float, Field(gt=0)] = 50.0
     stuck_samples: Annotated[int, Field(ge=2, le=100_000)] = 10
+    # A spike is also a sample this many times the sensor's measured RMS noise
+    # outside its neighbours' range, when that is below spike_threshold_pa (0: off).
+    spike_noise_multiple: Annotated[float, Field(ge=0, le=1000)] = 10.0
 
     @property
     def tuning(self) -> ChipTuning:

@@ -35,20 +35,51 @@ class LevelPolicy:
     significance_sigma: float
     release_fraction: float
 
-    def next_level(self, current: Level, fall_pa_per_s: float, stderr_pa_per_s: float) -> Level:
+    def next_level(
+        self,
+        current: Level,
+        fall_pa_per_s: float,
+        stderr_pa_per_s: float,
+        sigma: float | None = None,
+    ) -> Level:
+        """The level one estimate implies: entered, or held from `current`."""
+        entered = self.entered_level(fall_pa_per_s, stderr_pa_per_s, sigma)
+        held = self.held_level(current, fall_pa_per_s, stderr_pa_per_s, sigma)
+        return entered if entered.rank >= held.rank else held
+
+    def entered_level(
+        self, fall_pa_per_s: float, stderr_pa_per_s: float, sigma: float | None = None
+    ) -> Level:
+        """The highest level whose threshold and significance this estimate passes.
+
+        `sigma` overrides `significance_sigma` (a window of a bank has its own,
+        from the false-alarm budget).
+        """
+        required = self.significance_sigma if sigma is None else sigma
         z = fall_pa_per_s / stderr_pa_per_s if stderr_pa_per_s > 0 else 0.0
         level = Level.OK
-        for candidate, threshold in (
-            (Level.WARNING, self.warning_pa_per_s),
-            (Level.CRITICAL, self.critical_pa_per_s),
-        ):
-            enters = fall_pa_per_s >= threshold and z >= self.significance_sigma
-            holds = (
+        for candidate in (Level.WARNING, Level.CRITICAL):
+            if fall_pa_per_s >= self.threshold_of(candidate) and z >= required:
+                level = candidate
+        return level
+
+    def held_level(
+        self,
+        current: Level,
+        fall_pa_per_s: float,
+        stderr_pa_per_s: float,
+        sigma: float | None = None,
+    ) -> Level:
+        """The highest level at or below `current` that this estimate still holds."""
+        required = self.significance_sigma if sigma is None else sigma
+        z = fall_pa_per_s / stderr_pa_per_s if stderr_pa_per_s > 0 else 0.0
+        level = Level.OK
+        for candidate in (Level.WARNING, Level.CRITICAL):
+            if (
                 current.rank >= candidate.rank
-                and fall_pa_per_s >= self.release_fraction * threshold
-                and z >= self.release_fraction * self.significance_sigma
-            )
-            if enters or holds:
+                and fall_pa_per_s >= self.release_fraction * self.threshold_of(candidate)
+                and z >= self.release_fraction * required
+            ):
                 level = candidate
         return level
 

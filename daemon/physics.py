@@ -14,6 +14,7 @@ R_AIR_J_PER_KG_K = 287.05  # specific gas constant of dry air
 STANDARD_PRESSURE_PA = 101_325.0
 KELVIN_AT_0_C = 273.15
 STANDARD_TEMPERATURE_K = KELVIN_AT_0_C
+SECONDS_PER_DAY = 86_400.0
 # One standard cubic centimetre per minute as a pV flow at standard conditions.
 SCCM_PA_M3_PER_S = STANDARD_PRESSURE_PA * 1e-6 / 60.0
 

@@ -13,15 +13,28 @@ pressure. Two faults look like valid readings and so pass the driver:
   span (an EMI hit, a bit error the bus did not catch). Judged with a delay of
   one sample: a sample is held until the next one arrives. A steep but steady
   fall (a large leak) is never a spike: each sample lies between its
-  neighbours.
+  neighbours. "Far" is `spike_threshold_pa`, or, once the sensor's own noise
+  is known, `spike_noise_multiple` times its RMS noise if that is smaller: a
+  BMP388 at OSR ×16 (1.6 Pa RMS, datasheet noise table) then rejects a 20 Pa
+  spike that the fixed 50 Pa would let through into the fit.
+
+The noise is measured from the accepted samples' second differences
+d = x_n − (x_(n−1) + x_(n+1))/2, which a line or a slow curve does not move and
+which for white noise of RMS σ has variance 1.5·σ². An exponential average
+over ~NOISE_AVERAGE_SAMPLES samples follows a change of oversampling; until
+NOISE_WARMUP_SAMPLES have been seen only the fixed threshold applies.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
 from hullwatch.drivers.sensor import Reading
+
+NOISE_AVERAGE_SAMPLES = 512
+NOISE_WARMUP_SAMPLES = 64
 
 
 class Verdict(StrEnum):
@@ -46,11 +59,22 @@ class GuardResult:
 
 
 class SampleGuard:
-    def __init__(self, *, spike_threshold_pa: float, stuck_samples: int) -> None:
-        if spike_threshold_pa <= 0 or stuck_samples < 2:
-            raise ValueError("spike_threshold_pa must be > 0 and stuck_samples >= 2")
+    def __init__(
+        self,
+        *,
+        spike_threshold_pa: float,
+        stuck_samples: int,
+        spike_noise_multiple: float = 0.0,
+    ) -> None:
+        if spike_threshold_pa <= 0 or stuck_samples < 2 or spike_noise_multiple < 0:
+            raise ValueError(
+                "spike_threshold_pa must be > 0, stuck_samples >= 2, spike_noise_multiple >= 0"
+            )
         self.spike_threshold_pa = spike_threshold_pa
         self.stuck_samples = stuck_samples
+        self.spike_noise_multiple = spike_noise_multiple  # 0: the fixed threshold only
+        self._noise_variance_pa2 = 0.0
+        self._noise_samples = 0
         self._previous: GuardedSample | None = None  # last accepted
         self._held: GuardedSample | None = None  # waiting for its successor
         self._last_reading: Reading | None = None
@@ -66,9 +90,25 @@ class SampleGuard:
         """How many readings in a row were identical to the newest one."""
         return self._identical_run
 
+    @property
+    def noise_pa(self) -> float | None:
+        """The sensor's RMS noise measured so far; None during the warm-up."""
+        if self._noise_samples < NOISE_WARMUP_SAMPLES:
+            return None
+        return math.sqrt(self._noise_variance_pa2)
+
+    @property
+    def effective_spike_threshold_pa(self) -> float:
+        noise_pa = self.noise_pa
+        if self.spike_noise_multiple == 0 or noise_pa is None or noise_pa == 0:
+            return self.spike_threshold_pa
+        return min(self.spike_threshold_pa, self.spike_noise_multiple * noise_pa)
+
     def reset(self) -> None:
         """Forget history (after the sensor was re-initialised)."""
         self._previous = self._held = None
+        self._noise_variance_pa2 = 0.0
+        self._noise_samples = 0
         self._last_reading = None
         self._identical_run = 0
 
@@ -92,6 +132,10 @@ class SampleGuard:
         ):
             self.spikes_rejected += 1
             return GuardResult(None, Verdict.SPIKE, False)
+        if self._previous is not None:
+            self._learn_noise(
+                self._previous.reading.pressure_pa, held.reading.pressure_pa, reading.pressure_pa
+            )
         self._previous = held
         return GuardResult(held, Verdict.ACCEPTED, False)
 
@@ -99,4 +143,11 @@ class SampleGuard:
         """The sample lies more than the threshold outside the range its neighbours span."""
         low, high = min(before_pa, after_pa), max(before_pa, after_pa)
         outside_pa = max(low - sample_pa, sample_pa - high, 0.0)
-        return outside_pa > self.spike_threshold_pa
+        return outside_pa > self.effective_spike_threshold_pa
+
+    def _learn_noise(self, before_pa: float, sample_pa: float, after_pa: float) -> None:
+        second_difference = sample_pa - 0.5 * (before_pa + after_pa)
+        variance = second_difference * second_difference / 1.5
+        self._noise_samples += 1
+        weight = 1.0 / min(self._noise_samples, NOISE_AVERAGE_SAMPLES)
+        self._noise_variance_pa2 += weight * (variance - self._noise_variance_pa2)

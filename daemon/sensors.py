@@ -10,7 +10,7 @@ from hullwatch.drivers.ms5611 import Ms5611Sensor
 from hullwatch.drivers.ms5611 import variant_by_name as ms56xx_variant
 from hullwatch.drivers.sensor import PressureSensor
 from hullwatch.drivers.serial_bridge import SerialBridgeSensor
-from hullwatch.drivers.transports import open_i2c_bus
+from hullwatch.drivers.transports import I2CBusOpener, open_i2c_bus
 from hullwatch.drivers.transports.serial_port import SerialLine
 from hullwatch.drivers.vaisala_ptb import PtbSensor
 
@@ -19,7 +19,14 @@ from .config import SensorSettings
 
 
 class SensorFactory:
-    def __init__(self, sensors: Sequence[SensorSettings] = ()) -> None:
+    def __init__(
+        self,
+        sensors: Sequence[SensorSettings] = (),
+        *,
+        open_bus: I2CBusOpener = open_i2c_bus,
+    ) -> None:
+        # `open_i2c_bus` everywhere but in accelerated hardware-in-the-loop runs.
+        self._open_bus = open_bus
         self.buses: dict[str, I2CBus] = {}
         self.lines: dict[str, SerialLine] = {}
         # Sensors on one bus share its transport, and so its transfer timeout: the
@@ -36,7 +43,7 @@ class SensorFactory:
         bus = self.buses.get(settings.bus)
         if bus is None:
             timeout_s = self._timeout_s.get(settings.bus, settings.timeout_s)
-            bus = open_i2c_bus(settings.bus, timeout_s=timeout_s)
+            bus = self._open_bus(settings.bus, timeout_s=timeout_s)
             self.buses[settings.bus] = bus
         address = settings.address
         assert address is not None  # the configuration requires one for every I2C driver

@@ -40,13 +40,15 @@ from typing import Any
 
 import structlog
 
+from hullwatch.drivers.transports import I2CBusOpener, open_i2c_bus
+
 from .alert_document import alert_document, health_document, telemetry_document
 from .config import Config, ConfigError, load_config
 from .detector import Assessment, ZoneDetector, ZoneParameters
 from .exit_codes import ExitCode
 from .levels import Level, LevelPolicy
 from .logging_setup import configure_logging
-from .outbox import Outbox
+from .outbox import Outbox, OutboxError
 from .poller import Health, Sample, SensorPoller
 from .publisher import Publisher
 from .sample_guard import SampleGuard
@@ -84,6 +86,10 @@ def zone_parameters(config: Config) -> list[ZoneParameters]:
             discharge_coefficient=zone.discharge_coefficient,
             ambient_pressure_pa=zone.ambient_pressure_pa,
             reference_temperature_k=zone.reference_temperature_k,
+            min_window_s=zone.min_window_s,
+            false_alarm_interval_days=zone.false_alarm_interval_days,
+            temperature_lag_s=zone.temperature_lag_s,
+            temperature_window_s=zone.temperature_window_s,
             policy=LevelPolicy(
                 warning_pa_per_s=zone.warning_pa_per_s,
                 critical_pa_per_s=zone.critical_pa_per_s,
@@ -115,6 +121,7 @@ class Daemon:
         notifier: Notifier | None = None,
         carry: Carry | None = None,
         clock: Callable[[], float] | None = None,
+        open_bus: I2CBusOpener = open_i2c_bus,
     ) -> None:
         self.config = config
         self.publisher = publisher
@@ -129,7 +136,8 @@ class Daemon:
         self._zone_of = {sensor.id: sensor.zone for sensor in config.sensors}
         self._latest: dict[str, Assessment] = {}
         self._last_alert_s = {z: t for z, t in carry.last_alert_s.items() if z in self.detectors}
-        self._factory = SensorFactory(config.sensors)
+        # `open_bus`: the I2C transports; an accelerated HIL run reaches its bus in-process.
+        self._factory = SensorFactory(config.sensors, open_bus=open_bus)
         self.pollers = [
             SensorPoller(
                 sensor_id=sensor.id,
@@ -140,6 +148,7 @@ class Daemon:
                 guard=SampleGuard(
                     spike_threshold_pa=sensor.spike_threshold_pa,
                     stuck_samples=sensor.stuck_samples,
+                    spike_noise_multiple=sensor.spike_noise_multiple,
                 ),
                 on_health=self._on_health,
             )
@@ -326,11 +335,12 @@ class Daemon:
             Level.WARNING: log.warning,
             Level.CRITICAL: log.critical,
         }[assessment.level]
+        # Into the outbox (fsynced) first: an alert in the log is on disk.
+        self.publisher.publish_alert(assessment.zone_id, document)
         fields = dict(document)
         # structlog's own `level` key is the log level; keep the alert's apart.
         fields["alert_level"] = fields.pop("level")
         log_method("alert", **fields)
-        self.publisher.publish_alert(assessment.zone_id, document)
 
     async def _telemetry_loop(self) -> None:
         interval_s = self.config.mqtt.telemetry_interval_s
@@ -422,6 +432,7 @@ class _Service:
         self._config = config
         self._notifier = notifier
         self._outbox = outbox
+        self._outbox_dir = config.state_dir  # where `outbox` is open until the process ends
         self._group = group
         self._link = _MqttLink(config, outbox, group)
         self._running = _Running(Daemon(config, self._link.publisher, notifier=notifier), group)
@@ -450,6 +461,14 @@ class _Service:
         log.info("applying the new configuration", changed=_changed_keys(self._config, new))
         if new.logging != self._config.logging:
             log.warning("logging settings take effect at the next restart")
+        if new.state_dir != self._outbox_dir:
+            # The outbox stays open and locked where it is: moving it live could lose
+            # or duplicate what waits in it.
+            log.warning(
+                "state_dir takes effect at the next restart",
+                state_dir=str(self._outbox_dir),
+                new_state_dir=str(new.state_dir),
+            )
         carry = await self._running.halt()
         if _connection_key(new) != self._link.key:
             log.info("MQTT connection settings changed: reconnecting")
@@ -481,14 +500,22 @@ def run_service(config_path: Path) -> int:
         print("hullwatch: refusing to start with an invalid configuration", file=sys.stderr)
         return ExitCode.CONFIG
     configure_logging(config.logging.level, config.logging.format)
-    return asyncio.run(_serve(config_path, config))
+    try:
+        outbox = Outbox.open(config.state_dir, max_messages=config.mqtt.outbox_max_messages)
+    except OutboxError as exc:
+        # Not fixed by a restart either: exit 78, like a bad file (docs/delivery.md).
+        print(f"hullwatch: {exc}", file=sys.stderr)
+        return ExitCode.CONFIG
+    try:
+        return asyncio.run(_serve(config_path, config, outbox))
+    finally:
+        outbox.close()
 
 
-async def _serve(config_path: Path, config: Config) -> int:
+async def _serve(config_path: Path, config: Config, outbox: Outbox) -> int:
+    """Run until SIGTERM/SIGINT. The service owns `outbox` (durable, under `state_dir`), so
+    that what waits in it and the alert seq outlive a publisher replaced by a reload."""
     notifier = Notifier.from_environment()
-    # The service owns the outbox, so that what waits in it and the alert seq outlive
-    # a publisher replaced by a reload.
-    outbox = Outbox.in_memory(max_messages=config.mqtt.outbox_max_messages)
     requests: asyncio.Queue[_Request] = asyncio.Queue()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -502,6 +529,5 @@ async def _serve(config_path: Path, config: Config) -> int:
             await service.stop()
     finally:
         notifier.close()
-        outbox.close()
     log.info("hullwatch stopped")
     return ExitCode.OK

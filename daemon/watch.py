@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from typing import Any, TextIO
 
@@ -13,6 +14,17 @@ import aiomqtt
 from .exit_codes import ExitCode
 
 LEVEL_MARK = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL"}
+# C0, DEL and C1: what a terminal acts on (a new line, ESC sequences that move the cursor).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Anyone who may publish under the prefix controls these documents: ignore, never crash.
+_MALFORMED = (ValueError, KeyError, TypeError, ArithmeticError, RecursionError)
+
+
+def _printable(text: str) -> str:
+    """One terminal line: control characters and unpaired surrogates escaped (`\\x1b`,
+    `\\ud800`), so a field can neither forge a line nor move the cursor."""
+    text = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def format_duration(seconds: float | None) -> str:
@@ -28,16 +40,34 @@ def format_duration(seconds: float | None) -> str:
     return f"{minutes}m{secs:02d}s"
 
 
+def _plus_minus(stderr: object, spec: str) -> str:
+    """` ± e` for an uncertainty the alert carries (daemons before issue 5 send none)."""
+    return "" if stderr is None else f" ± {stderr:{spec}}"
+
+
 def format_alert(alert: dict[str, Any]) -> str:
     hole = alert.get("hole_diameter_mm")
-    hole_text = "-" if hole is None else f"{hole:.3f} mm"
+    hole_text = (
+        "-"
+        if hole is None
+        else f"{hole:.3f}{_plus_minus(alert.get('hole_diameter_stderr_mm'), '.2g')} mm"
+    )
+    kg_per_day = alert.get("leak_rate_kg_per_day")
+    mass_text = "" if kg_per_day is None else f", {kg_per_day:.3g} kg/day"
+    reserve_s = alert.get("reserve_time_s")
+    reserve_stderr_s = alert.get("reserve_time_stderr_s")
+    reserve_text = format_duration(reserve_s)
+    if reserve_s is not None and reserve_stderr_s is not None:
+        reserve_text += f" ± {format_duration(reserve_stderr_s)}"
+    leak_stderr = _plus_minus(alert.get("leak_rate_stderr_pa_m3_per_s"), ".2g")
     return (
         f"{alert['time']} {alert['station']}/{alert['zone']} "
         f"{LEVEL_MARK.get(alert['level'], alert['level'])} (was {alert['previous_level']}) "
         f"P {alert['pressure_pa']:.1f} Pa  "
         f"dP/dt {alert['dpdt_pa_per_s']:+.4g} ± {alert['dpdt_stderr_pa_per_s']:.2g} Pa/s  "
-        f"leak {alert['leak_rate_pa_m3_per_s']:.3g} Pa·m³/s ({alert['leak_rate_sccm']:.3g} sccm)  "
-        f"hole {hole_text}  reserve {format_duration(alert.get('reserve_time_s'))}  "
+        f"leak {alert['leak_rate_pa_m3_per_s']:.3g}{leak_stderr} Pa·m³/s "
+        f"({alert['leak_rate_sccm']:.3g} sccm{mass_text})  "
+        f"hole {hole_text}  reserve {reserve_text}  "
         f"#{alert['seq']} {alert['reason']}"
     )
 
@@ -74,20 +104,27 @@ async def _watch(args: argparse.Namespace, out: TextIO) -> int:
 def _print_status(topic: str, payload: bytes, as_json: bool, out: TextIO) -> None:
     station = topic.split("/")[-2]
     state = payload.decode("utf-8", errors="replace")
-    if as_json:
+    if as_json:  # json.dumps escapes every control and non-ASCII character
         print(json.dumps({"station": station, "status": state}), file=out, flush=True)
     else:
-        print(f"station {station}: {state}", file=out, flush=True)
+        print(_printable(f"station {station}: {state}"), file=out, flush=True)
 
 
 def _print_alert(topic: str, payload: bytes, as_json: bool, out: TextIO) -> bool:
+    """Print one alert line (or JSON line); False, with a note on stderr, if it is malformed."""
     try:
         alert = json.loads(payload)
         if not isinstance(alert, dict):
             raise ValueError("not a JSON object")
-        line = json.dumps(alert) if as_json else format_alert(alert)
-    except (ValueError, KeyError, TypeError) as exc:
-        print(f"hullwatch watch: ignoring malformed alert on {topic}: {exc}", file=sys.stderr)
+        # json.dumps writes ASCII only; a number beyond float range came in as inf.
+        line = json.dumps(alert) if as_json else _printable(format_alert(alert))
+    except _MALFORMED as exc:
+        reason = _printable(f"{type(exc).__name__}: {exc}")[:200]
+        print(
+            _printable(f"hullwatch watch: ignoring malformed alert on {topic}: ") + reason,
+            file=sys.stderr,
+            flush=True,
+        )
         return False
     print(line, file=out, flush=True)
     return True

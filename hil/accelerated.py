@@ -1,7 +1,13 @@
 """A scenario on simulated time: the daemon's real pollers, drivers, detectors and
-guards, the simulator's bus served on a Unix socket, all in one event loop whose
-clock jumps to the next timer (`virtual_loop`). Alerts are recorded instead of
-published; everything else is the code that runs on a Pi."""
+guards and the simulator's bus, all in one event loop whose clock jumps to the
+next timer (`virtual_loop`). Alerts are recorded instead of published;
+everything else is the code that runs on a Pi.
+
+The daemon reaches the simulated bus in-process (`loopback.SimulatedTimeI2CBus`,
+handed to it as its I2C bus opener) unless `transport="socket"` asks for the
+`hullwatch sim` path: `BusServer` on a Unix socket and the daemon's own `sim:`
+transport. Both give the same run; the socket costs about twice the wall time.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +18,21 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 import structlog
 
 from hullwatch.daemon.config import Config
 from hullwatch.daemon.service import Daemon
+from hullwatch.drivers.bus import I2CBus
+from hullwatch.drivers.transports import I2CBusOpener, open_i2c_bus
 
 from .expectations import Observed
 from .hil_config import daemon_config
+from .i2c_bus import SimulatedI2CBus
+from .loopback import SimulatedTimeI2CBus
 from .run_result import RunResult, score
 from .scenario import Scenario
 from .sim_server import BusServer
@@ -29,6 +40,18 @@ from .virtual_loop import run_simulated
 from .world import World
 
 PROGRESS_EVERY_S = 600.0
+
+Transport = Literal["in-process", "socket"]
+
+
+@dataclass
+class AcceleratedStats:
+    """What the daemon did in a run, for benchmarks (`bench/hil_speed.py`)."""
+
+    samples_taken: int = 0  # readings the chips gave, every sensor
+    samples_accepted: int = 0  # readings passed on to the detectors
+    # (simulated time, sensor, health, reason) of every health document published
+    health: list[tuple[float, str, str, str]] = field(default_factory=list)
 
 
 class RecordingPublisher:
@@ -70,8 +93,13 @@ def run_accelerated(
     name: str,
     log_path: Path | None = None,
     progress: TextIO | None = sys.stderr,
+    stats: AcceleratedStats | None = None,
+    transport: Transport = "in-process",
 ) -> RunResult:
-    """Run and judge `scenario`; the daemon's JSON log goes to `log_path` (or nowhere)."""
+    """Run and judge `scenario`; the daemon's JSON log goes to `log_path` (or nowhere).
+
+    `stats`, when given, is filled in with what the daemon did.
+    """
     if scenario.serial_sensors:
         raise ValueError(
             "serial sensors run on pseudo-terminal threads in real time: "
@@ -91,7 +119,7 @@ def run_accelerated(
         )
         try:
             wall_start = time.monotonic()
-            result = run_simulated(_run(scenario, name, progress))
+            result = run_simulated(_run(scenario, name, progress, stats, transport))
             result.wall_time_s = time.monotonic() - wall_start
         finally:
             # The log file closes here: give the process its own logging back.
@@ -101,7 +129,24 @@ def run_accelerated(
     return score(result, scenario)
 
 
-async def _run(scenario: Scenario, name: str, progress: TextIO | None) -> RunResult:
+def _in_process(bus: SimulatedI2CBus, served: str) -> I2CBusOpener:
+    """The daemon's bus opener for this run: the simulated bus, without the socket."""
+
+    def open_bus(spec: str, *, timeout_s: float = 1.0) -> I2CBus:
+        if spec != served:
+            raise ValueError(f"an accelerated run has one simulated bus, {served}, not {spec}")
+        return SimulatedTimeI2CBus(bus, name=spec, timeout_s=timeout_s)
+
+    return open_bus
+
+
+async def _run(
+    scenario: Scenario,
+    name: str,
+    progress: TextIO | None,
+    stats: AcceleratedStats | None,
+    transport: Transport,
+) -> RunResult:
     loop = asyncio.get_running_loop()
     start_s = loop.time()
 
@@ -110,12 +155,23 @@ async def _run(scenario: Scenario, name: str, progress: TextIO | None) -> RunRes
 
     world = World(scenario, clock)
     with tempfile.TemporaryDirectory(prefix="hullwatch-hil-") as workdir:
+        # The configuration names the socket either way, so logs and health
+        # documents read as they do in a real-time run.
         socket_path = Path(workdir) / "sim.sock"
-        server = BusServer(world.bus, socket_path)
-        await server.start()
         config = Config.model_validate(daemon_config(scenario, socket_path=socket_path))
+        server: BusServer | None = None
+        open_bus: I2CBusOpener = _in_process(world.bus, f"sim:{socket_path}")
+        if transport == "socket":
+            server = BusServer(world.bus, socket_path)
+            await server.start()
+            open_bus = open_i2c_bus
         recorder = RecordingPublisher(clock)
-        daemon = Daemon(config, recorder, clock=loop.time)  # type: ignore[arg-type]
+        daemon = Daemon(
+            config,
+            recorder,  # type: ignore[arg-type]
+            clock=loop.time,
+            open_bus=open_bus,
+        )
         stop = asyncio.Event()
         running = asyncio.create_task(daemon.run(stop))
         events = []
@@ -132,7 +188,15 @@ async def _run(scenario: Scenario, name: str, progress: TextIO | None) -> RunRes
                 )
         stop.set()
         await running
-        await server.close()
+        if server is not None:
+            await server.close()
+    if stats is not None:
+        stats.samples_taken = sum(poller.samples_taken for poller in daemon.pollers)
+        stats.samples_accepted = sum(poller.samples_accepted for poller in daemon.pollers)
+        stats.health = [
+            (h.t_s, h.document["sensor"], h.document["health"], h.document["reason"])
+            for h in recorder.health
+        ]
     return RunResult(
         scenario=name,
         mode="accelerated",

@@ -39,7 +39,7 @@ from hullwatch.drivers.bmp3.calibration import (
     Bmp3RawCalibration,
     scale_calibration,
 )
-from hullwatch.drivers.bmp3.compensation import compensate_pressure_pa, measurement_time_s
+from hullwatch.drivers.bmp3.compensation import measurement_time_s
 from hullwatch.drivers.bmp3.variants import BMP388, Bmp3Variant, variant_for_chip_id
 
 # NVM of a real BMP388, as dumped in the public test suite of elixir-sensors/bmp3xx
@@ -95,10 +95,13 @@ def raw_pressure_for(
     offset = c.p5 + c.p6 * t + c.p7 * t * t + c.p8 * t**3
     linear = c.p1 + c.p2 * t + c.p3 * t * t + c.p4 * t**3
     quadratic = c.p9 + c.p10 * t
+    p11 = c.p11
     x = (pressure_pa - offset) / linear
     for _ in range(50):
-        residual = compensate_pressure_pa(x, t, c) - pressure_pa
-        slope = linear + 2.0 * x * quadratic + 3.0 * x * x * c.p11
+        # `compensate_pressure_pa(x, t, c)` with its temperature terms computed once;
+        # the same operations in the same order, so the same float.
+        residual = offset + x * linear + x * x * quadratic + x**3 * p11 - pressure_pa
+        slope = linear + 2.0 * x * quadratic + 3.0 * x * x * p11
         step = residual / slope
         x -= step
         if abs(step) < 1e-7:
@@ -129,6 +132,7 @@ class Bmp3Simulator:
         self._pointer = 0
         self._fatal = False
         self._chip_id = chip_id
+        self._variant = variant_for_chip_id(chip_id) or BMP388
         self._nvm = b""
         self._calibration = scale_calibration(Bmp3RawCalibration.unpack(DEFAULT_NVM))
         self.set_nvm(nvm)
@@ -152,12 +156,13 @@ class Bmp3Simulator:
     @chip_id.setter
     def chip_id(self, value: int) -> None:
         self._chip_id = value
+        self._variant = variant_for_chip_id(value) or BMP388
         self._regs[r.REG_CHIP_ID] = value
 
     @property
     def variant(self) -> Bmp3Variant:
         """Whose noise table applies (BMP388's for unknown chip ids)."""
-        return variant_for_chip_id(self._chip_id) or BMP388
+        return self._variant
 
     @property
     def calibration(self) -> Bmp3Calibration:
@@ -216,6 +221,8 @@ class Bmp3Simulator:
         now = self._clock()
         self._advance(now)
         self._pointer = data[0] & 0x7F
+        if len(data) == 1:  # the usual case: set the pointer for a read
+            return
         accepting = now + _TIME_EPSILON_S >= self._ready_at  # ignored during start-up
         for register, value in zip(data[0::2], data[1::2], strict=False):
             self._pointer = register & 0x7F
@@ -227,11 +234,15 @@ class Bmp3Simulator:
     def on_read(self, length: int) -> bytes:
         now = self._clock()
         self._advance(now)
-        out = bytearray()
-        for _ in range(length):
-            out.append(self._read_register(self._pointer, now))
-            self._pointer = (self._pointer + 1) % r.REGISTER_FILE_SIZE
-        return bytes(out)
+        start = self._pointer
+        end = start + length
+        if end > r.REGISTER_FILE_SIZE:  # wraps around: byte by byte
+            out = bytearray()
+            for _ in range(length):
+                out.append(self._read_register(self._pointer, now))
+                self._pointer = (self._pointer + 1) % r.REGISTER_FILE_SIZE
+            return bytes(out)
+        return self._read_block(start, end, now)
 
     # --- registers ---
 
@@ -247,6 +258,36 @@ class Bmp3Simulator:
         self._forced_due_s = None
         self._normal_first_s = None
         self._filtered = {"pressure": None, "temperature": None}
+
+    def _read_block(self, start: int, end: int, now: float) -> bytes:
+        """`_read_register` over start..end-1 at once, for a burst that does not wrap.
+
+        Reading a register changes only that register, except that reading DATA
+        clears STATUS bits; STATUS (0x03) comes before DATA (0x04..0x09) in such a
+        burst, so every byte is what the byte-by-byte read would return.
+        """
+        regs = self._regs
+        out = regs[start:end]
+        self._pointer = end % r.REGISTER_FILE_SIZE
+        if start > r.REG_INT_STATUS:
+            if start <= r.REG_CMD < end:
+                out[r.REG_CMD - start] = 0  # write-only
+            return bytes(out)
+        if start <= r.REG_ERR < end:
+            regs[r.REG_ERR] &= ~(r.ERR_CMD | r.ERR_CONF)  # clear on read
+        if start <= r.REG_STATUS < end and now + _TIME_EPSILON_S < self._ready_at:
+            out[r.REG_STATUS - start] &= ~r.STATUS_CMD_RDY
+        if start <= r.REG_PRESSURE_DATA + 2 and end > r.REG_PRESSURE_DATA:
+            regs[r.REG_STATUS] &= ~r.STATUS_DRDY_PRESS
+        if start <= r.REG_TEMPERATURE_DATA + 2 and end > r.REG_TEMPERATURE_DATA:
+            regs[r.REG_STATUS] &= ~r.STATUS_DRDY_TEMP
+        if start <= r.REG_EVENT < end:
+            regs[r.REG_EVENT] = 0  # clear on read
+        if start <= r.REG_INT_STATUS < end:
+            regs[r.REG_INT_STATUS] = 0  # clear on read
+        if start <= r.REG_CMD < end:
+            out[r.REG_CMD - start] = 0  # write-only
+        return bytes(out)
 
     def _read_register(self, register: int, now: float) -> int:
         value = self._regs[register]
@@ -361,8 +402,14 @@ class Bmp3Simulator:
         pressure_pa += self._pending_spike_pa
         self._pending_spike_pa = 0.0
         osr_p = r.oversampling_from_code(self._regs[r.REG_OSR] & r.OSR_PRESSURE_MASK)
-        pressure_noise = self._rng.gauss(0.0, self.variant.pressure_noise_pa[osr_p])
+        # Both draws every conversion, noise or not, frozen or not: the sequence of a
+        # seeded chip does not depend on what happened to it.
+        pressure_noise = self._rng.gauss(0.0, self._variant.pressure_noise_pa[osr_p])
         temperature_noise = self._rng.gauss(0.0, TEMPERATURE_NOISE_C)
+        if self._frozen:
+            self._regs[r.REG_STATUS] |= r.STATUS_DRDY_PRESS | r.STATUS_DRDY_TEMP
+            self._regs[r.REG_INT_STATUS] |= r.INT_STATUS_DRDY
+            return
         if self._noise:
             pressure_pa += pressure_noise
             temperature_c += temperature_noise
@@ -371,31 +418,30 @@ class Bmp3Simulator:
             raw_p = raw_pressure_for(pressure_pa, temperature_c, self._calibration)
         except (ValueError, ZeroDivisionError, OverflowError):
             raw_t = raw_p = 0.0  # a calibration that cannot produce these conditions
-        power = self._regs[r.REG_PWR_CTRL]
+        regs = self._regs
+        power = regs[r.REG_PWR_CTRL]
         status = 0
-        if self._frozen:
-            self._regs[r.REG_STATUS] |= r.STATUS_DRDY_PRESS | r.STATUS_DRDY_TEMP
-            self._regs[r.REG_INT_STATUS] |= r.INT_STATUS_DRDY
-            return
+        c = self._iir_coefficient()
         if power & r.PWR_CTRL_PRESS_EN:
-            self._store(r.REG_PRESSURE_DATA, self._filter("pressure", raw_p))
+            pressure_out = self._filter("pressure", raw_p, c)
             status |= r.STATUS_DRDY_PRESS
         else:
-            self._store(r.REG_PRESSURE_DATA, r.SKIPPED_SAMPLE)
+            pressure_out = r.SKIPPED_SAMPLE
         if power & r.PWR_CTRL_TEMP_EN:
-            self._store(r.REG_TEMPERATURE_DATA, self._filter("temperature", raw_t))
+            temperature_out = self._filter("temperature", raw_t, c)
             status |= r.STATUS_DRDY_TEMP
         else:
-            self._store(r.REG_TEMPERATURE_DATA, r.SKIPPED_SAMPLE)
-        self._regs[r.REG_STATUS] |= status
-        self._regs[r.REG_INT_STATUS] |= r.INT_STATUS_DRDY
+            temperature_out = r.SKIPPED_SAMPLE
+        # DATA_0..DATA_5: pressure then temperature, 24 bits each, little-endian.
+        regs[r.REG_DATA : r.REG_DATA + r.DATA_LENGTH] = (
+            pressure_out | temperature_out << 24
+        ).to_bytes(r.DATA_LENGTH, "little")
+        regs[r.REG_STATUS] |= status
+        regs[r.REG_INT_STATUS] |= r.INT_STATUS_DRDY
 
-    def _filter(self, channel: str, raw: float) -> int:
-        c = self._iir_coefficient()
+    def _filter(self, channel: str, raw: float, c: int) -> int:
+        """The IIR output for a new raw value, as the 24-bit count the DATA registers hold."""
         previous = self._filtered[channel]
         value = raw if previous is None else (previous * c + raw) / (c + 1)
         self._filtered[channel] = value
         return min(max(round(value), 0), _RAW_MAX)
-
-    def _store(self, register: int, raw: int) -> None:
-        self._regs[register : register + 3] = raw.to_bytes(3, "little")

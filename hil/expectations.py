@@ -6,12 +6,19 @@ zone = "chamber"
 level = "warning"               # or "critical" (a higher level also counts)
 after_s = 20.0                  # from (usually when the hole opens)
 within_s = 15.0                 # deadline, after after_s
+until_s = 300.0                 # optional: and held (nothing below `level`) until then
 
 [[expect]]                      # no alert at all in a span
 kind = "quiet"
 zone = "chamber"
 after_s = 0.0
 until_s = 20.0                  # absent: until the end
+
+[[expect]]                      # the zone's alert is released: back to "ok" in time
+kind = "clear"
+zone = "node"
+after_s = 120.0                 # from (usually when the hatch to the leak closes)
+within_s = 60.0                 # deadline, after after_s (absent: the end)
 
 [[expect]]                      # reported leak rate and hole against the truth
 kind = "estimate"
@@ -35,7 +42,7 @@ LEVEL_RANK = {"ok": 0, "warning": 1, "critical": 2}
 class Expectation(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["alert", "quiet", "estimate"]
+    kind: Literal["alert", "quiet", "clear", "estimate"]
     zone: str
     level: Literal["warning", "critical"] = "warning"
     after_s: float = Field(default=0.0, ge=0)
@@ -47,10 +54,14 @@ class Expectation(BaseModel):
     def describe(self) -> str:
         if self.kind == "alert":
             deadline = f" within {self.within_s:g} s" if self.within_s else ""
-            return f"{self.zone}: {self.level} after {self.after_s:g} s{deadline}"
+            held = f", held to {self.until_s:g} s" if self.until_s is not None else ""
+            return f"{self.zone}: {self.level} after {self.after_s:g} s{deadline}{held}"
         if self.kind == "quiet":
             until = f"{self.until_s:g} s" if self.until_s is not None else "the end"
             return f"{self.zone}: no alert from {self.after_s:g} s to {until}"
+        if self.kind == "clear":
+            deadline = f" within {self.within_s:g} s" if self.within_s else ""
+            return f"{self.zone}: back to ok after {self.after_s:g} s{deadline}"
         return (
             f"{self.zone}: leak rate within {self.leak_rate_tolerance:.0%} and hole within "
             f"{self.hole_diameter_tolerance:.0%} of the truth after {self.after_s:g} s"
@@ -118,6 +129,18 @@ def _judge_one(
         delay_s = first.t_s - e.after_s
         met = first.t_s <= deadline_s
         detail = f"{first.level} at {first.t_s:.1f} s, {delay_s:.1f} s after {e.after_s:g} s"
+        if e.until_s is not None:
+            # Held: no document below the level from the first raise to until_s.
+            dropped = [
+                a
+                for a in zone_alerts
+                if first.t_s < a.t_s <= e.until_s and LEVEL_RANK[a.level] < LEVEL_RANK[e.level]
+            ]
+            if dropped:
+                met = False
+                detail += f"; dropped to {dropped[0].level} at {dropped[0].t_s:.1f} s"
+            else:
+                detail += f"; held to {e.until_s:g} s"
         return Verdict(e.describe(), met, detail, {"time_to_detect_s": round(delay_s, 2)})
     if e.kind == "quiet":
         until_s = e.until_s if e.until_s is not None else duration_s
@@ -127,6 +150,8 @@ def _judge_one(
             detail = f"{first.level} at {first.t_s:.1f} s: {first.document.get('reason', '')}"
             return Verdict(e.describe(), False, detail, {"alerts": float(len(loud))})
         return Verdict(e.describe(), True, "no alert", {"alerts": 0.0})
+    if e.kind == "clear":
+        return _judge_clear(e, zone_alerts, duration_s)
     judged = [a for a in zone_alerts if a.t_s >= e.after_s and a.level != "ok"]
     if not judged:
         return Verdict(e.describe(), False, "no alert to judge", {})
@@ -134,7 +159,11 @@ def _judge_one(
     truth = truth_at(e.zone, newest.t_s)
     reported_rate = float(newest.document["leak_rate_pa_m3_per_s"])
     reported_hole = newest.document.get("hole_diameter_mm")
-    rate_error = abs(reported_rate / truth.leak_rate_pa_m3_per_s - 1.0)
+    rate_error = (
+        abs(reported_rate / truth.leak_rate_pa_m3_per_s - 1.0)
+        if truth.leak_rate_pa_m3_per_s > 0
+        else float("inf")  # the zone has no hole: whatever it reports is wrong
+    )
     hole_error = (
         abs(float(reported_hole) / truth.hole_diameter_mm - 1.0)
         if reported_hole is not None and truth.hole_diameter_mm > 0
@@ -157,4 +186,27 @@ def _judge_one(
             "reported_hole_diameter_mm": reported_hole,
             "true_hole_diameter_mm": truth.hole_diameter_mm,
         },
+    )
+
+
+def _judge_clear(e: Expectation, zone_alerts: Sequence[Observed], duration_s: float) -> Verdict:
+    """Met by the first "ok" document after `after_s`, if it comes by the deadline; a
+    zone that was never raised before it has nothing to clear (that is a miss)."""
+    deadline_s = e.after_s + e.within_s if e.within_s is not None else duration_s
+    raised_before = [a for a in zone_alerts if a.t_s < e.after_s and a.level != "ok"]
+    cleared = [a for a in zone_alerts if a.t_s >= e.after_s and a.level == "ok"]
+    if not raised_before:
+        return Verdict(e.describe(), False, "no alert to clear", {"time_to_clear_s": None})
+    if not cleared:
+        last = zone_alerts[-1]
+        detail = f"still {last.level} (since {last.t_s:.1f} s)"
+        return Verdict(e.describe(), False, detail, {"time_to_clear_s": None})
+    first = cleared[0]
+    delay_s = first.t_s - e.after_s
+    later = [a for a in zone_alerts if a.t_s > first.t_s and a.level != "ok"]
+    detail = f"ok at {first.t_s:.1f} s, {delay_s:.1f} s after {e.after_s:g} s"
+    if later:
+        detail += f"; raised again at {later[0].t_s:.1f} s ({later[0].level})"
+    return Verdict(
+        e.describe(), first.t_s <= deadline_s, detail, {"time_to_clear_s": round(delay_s, 2)}
     )

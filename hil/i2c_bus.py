@@ -51,6 +51,26 @@ class SimulatedI2CBus:
     def addresses(self) -> list[int]:
         return sorted(self._devices)
 
+    def write(self, address: int, data: bytes) -> None:
+        """One write message: what `transfer([Message.write(address, data)])` does,
+        without building the message (the in-process transport's hot path)."""
+        device = self._devices.get(address)
+        if device is None:
+            raise I2CTransferError(errno.EREMOTEIO, os.strerror(errno.EREMOTEIO))
+        device.on_write(data)
+
+    def write_read(self, address: int, data: bytes, read_length: int) -> bytes:
+        """A write then a read of `read_length` bytes in one transfer, as `transfer` runs
+        those two messages."""
+        device = self._devices.get(address)
+        if device is None:
+            raise I2CTransferError(errno.EREMOTEIO, os.strerror(errno.EREMOTEIO))
+        device.on_write(data)
+        out = device.on_read(read_length)
+        if len(out) != read_length:
+            raise AssertionError("a simulated device returned the wrong length")
+        return out
+
     def transfer(self, messages: list[Message]) -> bytes:
         """Run the messages in order; return the bytes of every read, concatenated.
 

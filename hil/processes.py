@@ -87,6 +87,15 @@ def start_simulator(scenario: Path, socket_path: Path, log_path: Path) -> Manage
 
 
 def start_daemon(config: Path, log_path: Path, env: Mapping[str, str]) -> ManagedProcess:
+    """`hullwatch run config`, its output appended to `log_path`.
+
+    Unless `env` sets `HULLWATCH_STATE_DIR`, the daemon keeps its outbox in
+    `log_path.with_suffix(".state")` (`daemon.log` -> `daemon.state`): test and demo
+    daemons never share, nor touch, the system's `/var/lib/hullwatch` (a second
+    daemon on one state directory refuses to start). The same log path means the same
+    outbox, so a restarted daemon picks up what its predecessor left.
+    """
+    environment = {"HULLWATCH_STATE_DIR": str(log_path.with_suffix(".state")), **env}
     return ManagedProcess(
-        "daemon", [*hullwatch_command(), "run", str(config)], log_path, env=dict(env)
+        "daemon", [*hullwatch_command(), "run", str(config)], log_path, env=environment
     )

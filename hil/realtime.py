@@ -5,6 +5,7 @@ accelerated mode."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -48,6 +49,9 @@ def run_realtime(
     simulator = start_simulator(scenario_path, socket_path, workdir / "sim.log")
     # The simulator's clock started as it opened its socket, just now.
     start_s = time.monotonic()
+    # The daemon's outbox (start_daemon: next to its log) starts empty: alerts an earlier
+    # run in this workdir left undelivered must not be judged as this run's.
+    shutil.rmtree(workdir / "daemon.state", ignore_errors=True)
     daemon = start_daemon(config_path, workdir / "daemon.log", env={})
     try:
         next_report_s = PROGRESS_EVERY_S

@@ -69,7 +69,17 @@ def score(result: RunResult, scenario: Scenario) -> RunResult:
 
 
 def truth_at(scenario: Scenario, zone_id: str, t_s: float) -> Truth:
-    """Replay the chambers alone (no sensors, no noise) to `t_s`: the leak as it was."""
+    """Replay the chambers alone (no sensors, no noise) to `t_s`: the leak as it was.
+
+    A zone's leak is what leaves through its own holes to the ambient, as a pV
+    flow at the gas temperature, and its hole the one round hole (of the
+    daemon's discharge coefficient) that passes it. Gas that leaves through an
+    open hatch or a valve is not a leak of this zone. The daemon cannot tell
+    the difference: it reports V·(−dP/dt) of the zone's gas, so while a hatch
+    joins it to a leaking zone each of the two reports its share of the fall
+    (V_zone/ΣV of the whole leak when the hatch is wide), the sound one too.
+    Judge estimates after the hatch closes.
+    """
     now = [0.0]
     bare = scenario.model_copy(update={"sensors": [], "serial_sensors": [], "faults": []})
     world = World(bare, lambda: now[0])

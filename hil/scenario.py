@@ -1,26 +1,46 @@
-"""Scenario files: the chamber, the sensors on the simulated bus, and timed events.
+"""Scenario files: zones of gas, the openings between them, sensors, timed events.
 
     seed = 1                      # noise is reproducible for a given seed
     [[zones]]
     id = "chamber"
     volume_m3 = 0.05
     pressure_pa = 101325.0
-    temperature_k = 295.15
-    ambient_pressure_pa = 0.0     # outside the hole: 0 for vacuum
-    drift_k_per_s = 0.0
-    cycle_amplitude_k = 0.0
+    temperature_k = 295.15        # the wall's temperature, and the gas's at t = 0
+    ambient_pressure_pa = 0.0     # outside the holes and vents: 0 for vacuum
+    drift_k_per_s = 0.0           # the wall's drift ...
+    cycle_amplitude_k = 0.0       # ... and cycle
     cycle_period_s = 5520.0
+    wall_time_constant_s = 10.0   # the gas follows the wall with this τ (0: isothermal)
+    [[hatches]]                   # an opening between two zones
+    id = "module-node"
+    between = ["chamber", "node"]
+    diameter_mm = 800.0           # or area_m2
+    discharge_coefficient = 0.62
+    open = true                   # at the start
+    [[valves]]                    # a line to the zone's ambient, or to a supply
+    id = "fill"
+    zone = "chamber"
+    diameter_mm = 1.0             # or area_m2
+    discharge_coefficient = 0.62
+    supply_pressure_pa = 105000.0 # absent: a vent to the zone's ambient
+    supply_temperature_k = 295.15 # absent: the zone's wall temperature
+    open = false                  # at the start
     [[sensors]]
-    kind = "bmp388"               # or "bmp390"
+    kind = "bmp388"               # or "bmp390", "ms5611", "ms5607"
     zone = "chamber"
     address = 0x77
     noise = true
+    thermal_lag_s = 0.0           # the die's first-order lag behind the gas temperature
+    spikes_per_hour = 0.0         # random one-sample spikes of ±spike_pa
+    spike_pa = 200.0
     [[events]]
     at_s = 20.0
     zone = "chamber"
-    action = "open_hole"          # or "close_holes"
+    action = "open_hole"          # diameter_mm, discharge_coefficient
     diameter_mm = 0.05
-    discharge_coefficient = 0.62
+    # also: "close_holes" (zone), "heater_step" (zone, delta_k: the wall steps),
+    # "open_hatch" / "close_hatch" (hatch), "open_valve" (valve, optional
+    # duration_s: it shuts again after) / "close_valve" (valve)
 
 Times are seconds after the simulator starts. The format is documented in
 hil/README.md.
@@ -28,12 +48,14 @@ hil/README.md.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .chamber import DEFAULT_WALL_TIME_CONSTANT_S
 from .expectations import Expectation
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -71,6 +93,65 @@ class ZoneSpec(_Strict):
     drift_k_per_s: float = 0.0
     cycle_amplitude_k: float = Field(default=0.0, ge=0)
     cycle_period_s: float = Field(default=5520.0, gt=0)
+    # The gas follows the wall temperature above with this time constant.
+    wall_time_constant_s: float = Field(default=DEFAULT_WALL_TIME_CONSTANT_S, ge=0)
+
+
+class HatchSpec(_Strict):
+    """An opening between two zones, open or shut at the start."""
+
+    id: str = Field(pattern=_ID)
+    between: tuple[str, str]
+    diameter_mm: float | None = Field(default=None, gt=0)
+    area_m2: float | None = Field(default=None, gt=0)
+    discharge_coefficient: float = Field(default=0.62, gt=0, le=1)
+    open: bool = True
+
+    @property
+    def opening_m2(self) -> float:
+        return _opening_m2(self.diameter_mm, self.area_m2)
+
+    @model_validator(mode="after")
+    def _one_size(self) -> HatchSpec:
+        _check_one_size(self.diameter_mm, self.area_m2)
+        if self.between[0] == self.between[1]:
+            raise ValueError("a hatch joins two different zones")
+        return self
+
+
+class ValveSpec(_Strict):
+    """A zone's line to the zone's ambient (a vent) or, with `supply_pressure_pa`,
+    to a supply; shut at the start unless `open`."""
+
+    id: str = Field(pattern=_ID)
+    zone: str
+    diameter_mm: float | None = Field(default=None, gt=0)
+    area_m2: float | None = Field(default=None, gt=0)
+    discharge_coefficient: float = Field(default=0.62, gt=0, le=1)
+    supply_pressure_pa: float | None = Field(default=None, ge=0)
+    supply_temperature_k: float | None = Field(default=None, gt=0)  # absent: the wall's
+    open: bool = False
+
+    @property
+    def opening_m2(self) -> float:
+        return _opening_m2(self.diameter_mm, self.area_m2)
+
+    @model_validator(mode="after")
+    def _one_size(self) -> ValveSpec:
+        _check_one_size(self.diameter_mm, self.area_m2)
+        return self
+
+
+def _check_one_size(diameter_mm: float | None, area_m2: float | None) -> None:
+    if (diameter_mm is None) == (area_m2 is None):
+        raise ValueError("give either diameter_mm or area_m2")
+
+
+def _opening_m2(diameter_mm: float | None, area_m2: float | None) -> float:
+    if area_m2 is not None:
+        return area_m2
+    assert diameter_mm is not None
+    return math.pi * (diameter_mm / 1000.0) ** 2 / 4.0
 
 
 class SensorSpec(_Strict):
@@ -78,6 +159,12 @@ class SensorSpec(_Strict):
     zone: str
     address: int = Field(ge=0x03, le=0x77)
     noise: bool = True
+    # The die lags the gas: dT_s/dt = (T_gas − T_s)/τ, from the gas temperature at t = 0.
+    thermal_lag_s: float = Field(default=0.0, ge=0)
+    # Random single-sample spikes of ±spike_pa (sign at random), a Poisson process
+    # seeded from the scenario seed and this sensor's address.
+    spikes_per_hour: float = Field(default=0.0, ge=0)
+    spike_pa: float = Field(default=200.0, gt=0)
     # How the daemon samples it in a HIL run (keys of `[[sensors]]` in its config).
     id: str | None = Field(default=None, pattern=_ID)
     rate_hz: float = Field(default=25.0, gt=0)
@@ -90,17 +177,50 @@ class SensorSpec(_Strict):
         return self.id or f"{self.kind}-{self.address:02x}"
 
 
+EventAction = Literal[
+    "open_hole",
+    "close_holes",
+    "open_hatch",
+    "close_hatch",
+    "open_valve",
+    "close_valve",
+    "heater_step",
+]
+_EVENT_NEEDS: dict[str, tuple[str, ...]] = {
+    "open_hole": ("zone", "diameter_mm"),
+    "close_holes": ("zone",),
+    "open_hatch": ("hatch",),
+    "close_hatch": ("hatch",),
+    "open_valve": ("valve",),
+    "close_valve": ("valve",),
+    "heater_step": ("zone", "delta_k"),
+}
+
+
 class EventSpec(_Strict):
+    """Something done to the chambers at `at_s`: a hole, a hatch, a valve, a heater."""
+
     at_s: float = Field(ge=0)
-    zone: str
-    action: Literal["open_hole", "close_holes"]
-    diameter_mm: float | None = Field(default=None, gt=0)
-    discharge_coefficient: float = Field(default=0.62, gt=0, le=1)
+    action: EventAction
+    zone: str | None = None  # open_hole, close_holes, heater_step
+    diameter_mm: float | None = Field(default=None, gt=0)  # open_hole
+    discharge_coefficient: float = Field(default=0.62, gt=0, le=1)  # open_hole
+    hatch: str | None = None  # open_hatch, close_hatch
+    valve: str | None = None  # open_valve, close_valve
+    duration_s: float | None = Field(default=None, gt=0)  # open_valve: shut again after
+    delta_k: float | None = None  # heater_step: the wall temperature's step
 
     @model_validator(mode="after")
-    def _hole_has_size(self) -> EventSpec:
-        if self.action == "open_hole" and self.diameter_mm is None:
-            raise ValueError("open_hole needs diameter_mm")
+    def _has_what_its_action_needs(self) -> EventSpec:
+        needs = _EVENT_NEEDS[self.action]
+        for key in needs:
+            if getattr(self, key) is None:
+                raise ValueError(f"{self.action} needs {key}")
+        for key in ("zone", "hatch", "valve", "diameter_mm", "delta_k"):
+            if key not in needs and getattr(self, key) is not None:
+                raise ValueError(f"{self.action} takes no {key}")
+        if self.duration_s is not None and self.action != "open_valve":
+            raise ValueError("duration_s belongs to open_valve only")
         return self
 
 
@@ -113,6 +233,7 @@ class SerialSensorSpec(_Strict):
     rate_hz: float = Field(default=10.0, gt=0, le=100)  # a bridge's frame rate
     address: int | None = Field(default=None, ge=0, le=255)  # a PTB330's RS-485 address
     noise_pa: float = Field(default=0.5, ge=0)
+    thermal_lag_s: float = Field(default=0.0, ge=0)  # as for [[sensors]]
 
     @model_validator(mode="after")
     def _absolute_link(self) -> SerialSensorSpec:
@@ -176,6 +297,8 @@ class Scenario(_Strict):
     title: str = ""
     duration_s: float = Field(default=60.0, gt=0)
     zones: list[ZoneSpec] = Field(min_length=1)
+    hatches: list[HatchSpec] = Field(default_factory=list)
+    valves: list[ValveSpec] = Field(default_factory=list)
     sensors: list[SensorSpec] = Field(default_factory=list)
     serial_sensors: list[SerialSensorSpec] = Field(default_factory=list)
     events: list[EventSpec] = Field(default_factory=list)
@@ -192,11 +315,14 @@ class Scenario(_Strict):
         referring = [
             *(sensor.zone for sensor in self.sensors),
             *(sensor.zone for sensor in self.serial_sensors),
-            *(event.zone for event in self.events),
+            *(event.zone for event in self.events if event.zone is not None),
+            *(zone for hatch in self.hatches for zone in hatch.between),
+            *(valve.zone for valve in self.valves),
         ]
         for zone in referring:
             if zone not in zone_ids:
                 raise ValueError(f"unknown zone {zone!r}; zones are {sorted(zone_ids)}")
+        self._openings_resolve()
         addresses = [sensor.address for sensor in self.sensors]
         if len(set(addresses)) != len(addresses):
             raise ValueError("two sensors share an I2C address on the simulated bus")
@@ -209,6 +335,17 @@ class Scenario(_Strict):
             if fault.link is not None and fault.link not in links:
                 raise ValueError(f"fault at {fault.link}: no serial sensor has that link")
         return self
+
+    def _openings_resolve(self) -> None:
+        hatch_ids = [hatch.id for hatch in self.hatches]
+        valve_ids = [valve.id for valve in self.valves]
+        if len(set(hatch_ids)) != len(hatch_ids) or len(set(valve_ids)) != len(valve_ids):
+            raise ValueError("hatch ids and valve ids must be unique")
+        for event in self.events:
+            if event.hatch is not None and event.hatch not in hatch_ids:
+                raise ValueError(f"unknown hatch {event.hatch!r}; hatches are {hatch_ids}")
+            if event.valve is not None and event.valve not in valve_ids:
+                raise ValueError(f"unknown valve {event.valve!r}; valves are {valve_ids}")
 
 
 def load_scenario(path: Path) -> Scenario:

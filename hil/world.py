@@ -10,7 +10,9 @@ which would otherwise wait on itself.
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import random
 import threading
 from collections.abc import Callable
@@ -21,7 +23,7 @@ from hullwatch.daemon.physics import KELVIN_AT_0_C
 from hullwatch.drivers.ms5611 import variant_by_name as ms56xx_variant
 
 from .bmp3_sim import Bmp3Simulator
-from .chamber import Chamber, Hole, ThermalProfile
+from .chamber import Chamber, FirstOrderLag, Hatch, Hole, Network, ThermalProfile, Valve
 from .faults import BUS_FAULTS, ActiveWindow, FaultyDevice, SimulatedChip
 from .i2c_bus import SimulatedI2CBus
 from .ms5611_sim import Ms5611Simulator
@@ -63,11 +65,48 @@ class World:
                     cycle_amplitude_k=zone.cycle_amplitude_k,
                     cycle_period_s=zone.cycle_period_s,
                 ),
+                wall_time_constant_s=zone.wall_time_constant_s,
             )
             for zone in scenario.zones
         }
+        self.hatches = {
+            hatch.id: Hatch(
+                hatch.id,
+                self.chambers[hatch.between[0]],
+                self.chambers[hatch.between[1]],
+                hatch.opening_m2,
+                hatch.discharge_coefficient,
+                hatch.open,
+            )
+            for hatch in scenario.hatches
+        }
+        self._hatch_zones = {hatch.id: hatch.between for hatch in scenario.hatches}
+        self.valves = {
+            valve.id: Valve(
+                valve.id,
+                self.chambers[valve.zone],
+                valve.opening_m2,
+                valve.discharge_coefficient,
+                valve.supply_pressure_pa,
+                valve.supply_temperature_k,
+                valve.open,
+            )
+            for valve in scenario.valves
+        }
+        self._valve_zone = {valve.id: valve.zone for valve in scenario.valves}
+        self.network = Network(
+            list(self.chambers.values()), self.hatches.values(), self.valves.values()
+        )
         self.fired: list[FiredEvent] = []
+        self._order = itertools.count()
         rng = random.Random(scenario.seed)
+        # Each sensor's temperature lag, kept by address or link so that a chip that
+        # leaves the bus and returns is still as warm as it was.
+        self._lags: dict[int | str, FirstOrderLag] = {}
+        for sensor in scenario.sensors:
+            self._lags[sensor.address] = self._new_lag(sensor.zone, sensor.thermal_lag_s)
+        for spec in scenario.serial_sensors:
+            self._lags[spec.link] = self._new_lag(spec.zone, spec.thermal_lag_s)
 
         self.bus = SimulatedI2CBus()
         self.chips: dict[int, SimulatedChip] = {}
@@ -89,8 +128,19 @@ class World:
         self._serial_actions: list[_Action] = []
         for event in scenario.events:
             self._schedule(self._actions, event.at_s, functools.partial(self._apply_event, event))
+            if event.duration_s is not None:  # an open_valve that shuts itself
+                end_s = event.at_s + event.duration_s
+                end = event.model_copy(
+                    update={"at_s": end_s, "action": "close_valve", "duration_s": None}
+                )
+                self._schedule(self._actions, end_s, functools.partial(self._apply_event, end))
         for fault in scenario.faults:
             self._add_fault(fault)
+        for sensor in scenario.sensors:
+            if sensor.spikes_per_hour > 0:
+                # A stream of its own, so that spikes leave the sensors' noise as it was.
+                spike_rng = random.Random(f"{scenario.seed}:spikes:{sensor.address}")
+                self._schedule_random_spike(sensor, spike_rng, 0.0)
         self._actions.sort()
         self._serial_actions.sort()
 
@@ -102,11 +152,9 @@ class World:
             fired = []
             while self._actions and self._actions[0].at_s <= t_s:
                 action = self._actions.pop(0)
-                for chamber in self.chambers.values():
-                    chamber.advance_to(action.at_s)
+                self.network.advance_to(action.at_s)
                 fired.append(action.apply())
-            for chamber in self.chambers.values():
-                chamber.advance_to(t_s)
+            self.network.advance_to(t_s)
             self.fired.extend(fired)
             return fired
 
@@ -135,12 +183,15 @@ class World:
 
     # --- sensors ---
 
+    def _new_lag(self, zone_id: str, time_constant_s: float) -> FirstOrderLag:
+        return FirstOrderLag(time_constant_s, self.chambers[zone_id].temperature_k)
+
     def _new_chip(self, sensor: SensorSpec) -> SimulatedChip:
         """A powered-on chip; a chip that reappears gets a new one with fresh state."""
         chip: SimulatedChip
         rng = random.Random(self._seeds[sensor.address])
         self._seeds[sensor.address] += 1
-        conditions = self._conditions_for(sensor.zone, sensor.address)
+        conditions = self._conditions_for(sensor.zone, sensor.address, self._lags[sensor.address])
         if sensor.kind in BMP3_CHIP_IDS:
             chip = Bmp3Simulator(
                 chip_id=BMP3_CHIP_IDS[sensor.kind],
@@ -161,7 +212,7 @@ class World:
         return chip
 
     def _new_instrument(self, spec: SerialSensorSpec, rng: random.Random) -> SerialInstrument:
-        exact = self._conditions_for(spec.zone, None)
+        exact = self._conditions_for(spec.zone, None, self._lags[spec.link])
 
         def noisy(t_s: float) -> tuple[float, float]:
             pressure_pa, temperature_c = exact(t_s)
@@ -178,7 +229,10 @@ class World:
             smode="STOP" if spec.address is None else "POLL",
         )
 
-    def _conditions_for(self, zone_id: str, address: int | None) -> Conditions:
+    def _conditions_for(self, zone_id: str, address: int | None, lag: FirstOrderLag) -> Conditions:
+        """What a sensor sees at `t_s`: the gas pressure (plus its drift fault) and
+        its own temperature, which follows the gas through its thermal lag."""
+
         def conditions(t_s: float) -> tuple[float, float]:
             with self._lock:
                 self.advance_to(t_s)
@@ -189,7 +243,8 @@ class World:
                     for fault in drifts
                     if fault.at_s <= t_s < fault.end_s
                 )
-                return chamber.pressure_pa + offset_pa, chamber.temperature_k - KELVIN_AT_0_C
+                temperature_k = lag.follow(t_s, chamber.temperature_k)
+                return chamber.pressure_pa + offset_pa, temperature_k - KELVIN_AT_0_C
 
         return conditions
 
@@ -198,14 +253,53 @@ class World:
     def _schedule(
         self, actions: list[_Action], at_s: float, apply: Callable[[], FiredEvent]
     ) -> None:
-        actions.append(_Action(at_s, len(self._actions) + len(self._serial_actions), apply))
+        bisect.insort(actions, _Action(at_s, next(self._order), apply))
+
+    def _schedule_random_spike(
+        self, sensor: SensorSpec, rng: random.Random, after_s: float
+    ) -> None:
+        at_s = after_s + rng.expovariate(sensor.spikes_per_hour / 3600.0)
+        spike_pa = sensor.spike_pa * rng.choice((-1.0, 1.0))
+
+        def spike() -> FiredEvent:
+            self.chips[sensor.address].inject_spike(spike_pa)
+            self._schedule_random_spike(sensor, rng, at_s)
+            where = f"sensor at 0x{sensor.address:02x}"
+            return FiredEvent(at_s, sensor.zone, f"{where}: random spike of {spike_pa:+g} Pa")
+
+        self._schedule(self._actions, at_s, spike)
 
     def _apply_event(self, event: EventSpec) -> FiredEvent:
+        """Change the chambers; the event names the zone it happened in (a hatch: its
+        first zone, the description names both)."""
+        action = event.action
+        if event.hatch is not None:
+            hatch = self.hatches[event.hatch]
+            hatch.open = action == "open_hatch"
+            first, second = self._hatch_zones[event.hatch]
+            state = "opened" if hatch.open else "closed"
+            return FiredEvent(event.at_s, first, f"hatch {hatch.id} ({first}|{second}) {state}")
+        if event.valve is not None:
+            valve = self.valves[event.valve]
+            valve.open = action == "open_valve"
+            where = (
+                "the ambient"
+                if valve.supply_pressure_pa is None
+                else f"a supply at {valve.supply_pressure_pa:g} Pa"
+            )
+            state = "opened" if valve.open else "closed"
+            text = f"valve {valve.id} to {where} {state}"
+            return FiredEvent(event.at_s, self._valve_zone[event.valve], text)
+        assert event.zone is not None
         chamber = self.chambers[event.zone]
-        if event.action == "open_hole":
+        if action == "open_hole":
             assert event.diameter_mm is not None
             chamber.holes.append(Hole(event.diameter_mm / 1000.0, event.discharge_coefficient))
             text = f"hole of {event.diameter_mm} mm opened (Cd {event.discharge_coefficient})"
+        elif action == "heater_step":
+            assert event.delta_k is not None
+            chamber.wall_offset_k += event.delta_k
+            text = f"heater: wall temperature {event.delta_k:+g} K"
         else:
             chamber.holes.clear()
             text = "holes closed"

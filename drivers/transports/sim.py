@@ -26,6 +26,23 @@ from .sim_wire import (
 SCHEME = "sim:"
 
 
+def status_error(status: int, *, bus: str, address: int) -> BusError:
+    """What a transfer the simulated adapter answered with errno `status` raises."""
+    return BusError(
+        f"I2C transfer failed: {os.strerror(status)}", bus=bus, address=address, errno=status
+    )
+
+
+def no_answer_error(timeout_s: float, *, bus: str, address: int) -> BusTimeoutError:
+    """What a transfer the simulated bus did not answer within `timeout_s` raises."""
+    return BusTimeoutError(
+        f"no answer from the simulated bus within {timeout_s} s",
+        bus=bus,
+        address=address,
+        errno=errno_codes.ETIMEDOUT,
+    )
+
+
 class SimSocketBus:
     """An `I2CBus` whose wires are a Unix socket to `hullwatch sim`."""
 
@@ -63,12 +80,7 @@ class SimSocketBus:
                     status, data = await self._exchange(request)
             except TimeoutError as exc:
                 await self._drop_connection()
-                raise BusTimeoutError(
-                    f"no answer from the simulated bus within {self._timeout_s} s",
-                    bus=self.name,
-                    address=address,
-                    errno=errno_codes.ETIMEDOUT,
-                ) from exc
+                raise no_answer_error(self._timeout_s, bus=self.name, address=address) from exc
             except (OSError, EOFError, asyncio.IncompleteReadError, WireFormatError) as exc:
                 await self._drop_connection()
                 raise BusError(
@@ -80,12 +92,7 @@ class SimSocketBus:
         if status != 0:
             # The adapter answered but the device did not (NACK) or the bus
             # faulted; the connection itself is fine and stays open.
-            raise BusError(
-                f"I2C transfer failed: {os.strerror(status)}",
-                bus=self.name,
-                address=address,
-                errno=status,
-            )
+            raise status_error(status, bus=self.name, address=address)
         return data
 
     async def _exchange(self, request: bytes) -> tuple[int, bytes]:

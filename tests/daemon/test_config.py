@@ -18,12 +18,11 @@ from hullwatch.daemon.config import (
     ConfigError,
     ConfigProblem,
     FileSecret,
-    LoggingSettings,
     MqttSettings,
     SensorSettings,
-    ZoneSettings,
     load_config,
 )
+from hullwatch.daemon.config_env import field_kind
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO / "config"
@@ -103,14 +102,28 @@ def test_testbed_config_is_a_pi_with_a_bmp388() -> None:
     assert (sensor.driver, sensor.bus, sensor.address) == ("bmp388", "/dev/i2c-1", 0x77)
 
 
+def _documents(text: str, key: str) -> bool:
+    """`key = ...` or `# key = ...` at the start of a line of `text`."""
+    return f"\n{key} = " in text or f"\n# {key} = " in text
+
+
 def test_example_documents_every_key() -> None:
+    """Each key of the schema, at its place: a top-level table or array of tables as its
+    header; a top-level scalar (`station`, `state_dir`) as `key = ` or `# key = ` before
+    the first header (after one it would belong to that table); table keys anywhere."""
     text = (CONFIG_DIR / "hullwatch.example.toml").read_text(encoding="utf-8")
-    for model in (Config, MqttSettings, LoggingSettings, ZoneSettings, SensorSettings):
-        for key in model.model_fields:
-            if key in Config.model_fields and key != "station":
-                assert f"[{key}]" in text, key
-            else:
-                assert f"\n{key} = " in text or f"\n# {key} = " in text, key
+    top_level, headers, _ = text.partition("\n[")
+    assert headers, "the example has no table"
+    for key, field in Config.model_fields.items():
+        kind, model = field_kind(field.annotation)
+        if kind == "scalar":
+            assert _documents(top_level, key), f"{key}: not before the first table"
+            continue
+        header = f"[{key}]" if kind == "table" else f"[[{key}]]"
+        assert f"\n{header}\n" in text, header
+        assert model is not None
+        for inner in model.model_fields:
+            assert _documents(text, inner), f"{key}.{inner}"
 
 
 def test_defaults() -> None:

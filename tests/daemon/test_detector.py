@@ -236,3 +236,106 @@ def test_a_leak_seen_by_every_sensor_is_raised() -> None:
     assert assessment is not None
     assert assessment.sensors_suspect == ()
     assert assessment.dpdt_pa_per_s == pytest.approx(-1.0, abs=0.05)
+
+
+# --- the bank of windows, the false-alarm budget, the reported uncertainties ---------
+
+
+def _bank(**overrides: float) -> ZoneDetector:
+    parameters = {
+        "window_s": 300.0,
+        "min_window_s": 1.0,
+        "false_alarm_interval_days": 365.0,
+        "warning": 0.005,
+        "critical": 1.0,
+    }
+    parameters.update(overrides)
+    return _zone(**parameters)
+
+
+def _first_warning(detector: ZoneDetector, seconds: float, rate: float, onset_s: float, seed: int):
+    rng = random.Random(seed)
+    first = None
+    assessment = None
+    for k in range(int(seconds * RATE_HZ)):
+        t = k / RATE_HZ
+        pressure = P0_PA + rate * max(0.0, t - onset_s) + rng.gauss(0.0, 1.6)
+        detector.add_sample("s1", t, pressure, T0_K - 273.15)
+        assessment = detector.assess()
+        if first is None and assessment is not None and assessment.level is not Level.OK:
+            first = t
+    return first, assessment
+
+
+def test_a_large_leak_alarms_in_seconds_through_a_short_window() -> None:
+    """−5 Pa/s at 1.6 Pa, 25 Hz: the least-squares limit at z ≈ 6.5 is ~1.3 s."""
+    first, assessment = _first_warning(_bank(), 70.0, -5.0, 60.0, seed=1)
+    assert first is not None
+    assert 60.0 < first < 63.0
+    assert assessment is not None
+    assert assessment.dpdt_pa_per_s == pytest.approx(-5.0, rel=0.05)
+
+
+def _first_level(detector: ZoneDetector, seconds: float, rate: float, onset_s: float, level):
+    rng = random.Random(5)
+    for k in range(int(seconds * RATE_HZ)):
+        t = k / RATE_HZ
+        pressure = P0_PA + rate * max(0.0, t - onset_s) + rng.gauss(0.0, 1.6)
+        detector.add_sample("s1", t, pressure, T0_K - 273.15)
+        assessment = detector.assess()
+        if assessment is not None and assessment.level is level:
+            return t
+    return None
+
+
+def test_a_large_leak_is_critical_in_seconds_where_one_long_window_takes_a_minute() -> None:
+    """A long window straddling the onset sees a diluted rate: significant soon, but
+    below the critical rate until a quarter of it holds the leak. The bank's short
+    windows see the rate itself."""
+    onset_s = 320.0
+    bank = _first_level(_bank(), 420.0, -5.0, onset_s, Level.CRITICAL)
+    single = _first_level(_bank(min_window_s=300.0), 420.0, -5.0, onset_s, Level.CRITICAL)
+    assert bank is not None
+    assert single is not None
+    assert bank - onset_s < 3.0
+    assert single - onset_s > 60.0
+
+
+def test_a_small_leak_alarms_near_the_least_squares_limit() -> None:
+    """−0.02 Pa/s at 1.6 Pa, 25 Hz, z ≈ 6: T = (12·z²·σ²/(f·r²))^(1/3) ≈ 50 s."""
+    limit_s = (12 * 6.0**2 * 1.6**2 / (RATE_HZ * 0.02**2)) ** (1 / 3)
+    first, assessment = _first_warning(_bank(), 400.0, -0.02, 100.0, seed=2)
+    assert first is not None
+    assert 100.0 < first < 100.0 + 1.5 * limit_s
+    assert assessment is not None
+    assert assessment.dpdt_pa_per_s == pytest.approx(-0.02, abs=4 * assessment.dpdt_stderr_pa_per_s)
+
+
+def test_the_budget_sets_each_windows_significance() -> None:
+    detector = _bank()
+    windows, sigmas = detector.windows_s, detector.thresholds_sigma
+    assert windows[0] == 1.0
+    assert windows[-1] == 300.0
+    # Shorter windows decorrelate faster and so get a higher bar.
+    assert list(sigmas) == sorted(sigmas, reverse=True)
+    assert 5.0 < sigmas[-1] < sigmas[0] < 7.5
+    # Without a budget every window uses significance_sigma.
+    assert set(_zone(min_window_s=1.0, window_s=300.0).thresholds_sigma) == {5.0}
+
+
+def test_reported_uncertainties_follow_from_the_slopes() -> None:
+    detector = _bank()
+    _, assessment = _first_warning(detector, 120.0, -0.5, 20.0, seed=3)
+    assert assessment is not None
+    a = assessment
+    relative = a.dpdt_stderr_pa_per_s / -a.dpdt_pa_per_s
+    assert a.leak_rate_stderr_pa_m3_per_s == pytest.approx(a.dpdt_stderr_pa_per_s * 0.05)
+    assert a.leak_rate_stderr_sccm == pytest.approx(a.leak_rate_sccm * relative, rel=1e-6)
+    assert a.hole_diameter_mm is not None
+    assert a.hole_diameter_stderr_mm == pytest.approx(a.hole_diameter_mm * relative / 2)
+    assert a.reserve_time_s is not None
+    assert a.reserve_time_stderr_s == pytest.approx(a.reserve_time_s * relative)
+    # kg/day = pV flow / (R·T) · 86400 s.
+    expected_kg_per_day = a.leak_rate_pa_m3_per_s / (R_AIR_J_PER_KG_K * T0_K) * 86_400
+    assert a.leak_rate_kg_per_day == pytest.approx(expected_kg_per_day, rel=1e-6)
+    assert 0 < a.estimate_window_s <= 300.0

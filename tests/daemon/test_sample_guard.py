@@ -77,3 +77,28 @@ def test_noise_alone_never_looks_stuck() -> None:
 def test_parameters_are_checked() -> None:
     with pytest.raises(ValueError, match="stuck_samples"):
         SampleGuard(spike_threshold_pa=20.0, stuck_samples=1)
+
+
+@pytest.mark.parametrize(("multiple", "rejected"), [(10.0, True), (0.0, False)])
+def test_a_spike_is_judged_against_the_sensors_own_noise(multiple: float, rejected: bool) -> None:
+    """1.6 Pa RMS (BMP388 at ×16): a 25 Pa spike is 15 σ but under the fixed 50 Pa.
+    With the noise-scaled threshold (10 σ = 16 Pa) it goes; without, it passes."""
+    guard = SampleGuard(spike_threshold_pa=50.0, stuck_samples=10, spike_noise_multiple=multiple)
+    rng = random.Random(6)
+    pressures = [101_325.0 + rng.gauss(0, 1.6) for _ in range(1000)]
+    pressures[900] += 25.0
+    passed, verdicts = _feed(guard, pressures)
+    assert (Verdict.SPIKE in verdicts) is rejected
+    assert (pressures[900] in passed) is not rejected
+    if multiple:
+        assert guard.noise_pa == pytest.approx(1.6, rel=0.15)
+        assert guard.effective_spike_threshold_pa == pytest.approx(16.0, rel=0.15)
+        # Nothing but the spike was taken for one: 10 σ is never reached by noise.
+        assert verdicts.count(Verdict.SPIKE) == 1
+
+
+def test_the_noise_scaled_threshold_waits_for_enough_samples() -> None:
+    guard = SampleGuard(spike_threshold_pa=50.0, stuck_samples=10, spike_noise_multiple=10.0)
+    _feed(guard, [101_325.0 + (k % 3) for k in range(20)])
+    assert guard.noise_pa is None
+    assert guard.effective_spike_threshold_pa == 50.0

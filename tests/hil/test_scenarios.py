@@ -25,6 +25,8 @@ def test_the_shipped_scenarios_are_all_here() -> None:
         "fast-decompression",
         "leak-during-glitches",
         "slow-leak-under-thermal-cycle",
+        "hatch-isolation",
+        "vent-refill-and-heater",
     } <= names
 
 

@@ -19,6 +19,7 @@ time limit) and alerts come every second (alert_update_interval_s = 1).
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import sqlite3
@@ -35,9 +36,14 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hullwatch.daemon.outbox import OUTBOX_FILE
-from hullwatch.hil.broker import MosquittoBroker
-from hullwatch.hil.processes import ManagedProcess, start_daemon, start_simulator
+from hullwatch.daemon.outbox import LOCK_FILE, OUTBOX_FILE
+from hullwatch.hil.broker import MosquittoBroker, free_tcp_port
+from hullwatch.hil.processes import (
+    ManagedProcess,
+    hullwatch_command,
+    start_daemon,
+    start_simulator,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -278,16 +284,9 @@ def stop_and_flush(daemon: ManagedProcess, simulator: ManagedProcess) -> None:
     assert daemon.stop(signal.SIGTERM) == 0, daemon.log_text()[-3000:]
 
 
-def skip_unless_durable(daemon: ManagedProcess) -> None:
-    """Skip unless the daemon runs the durable outbox (service.py hands the publisher
-    `Outbox.open(state_dir)` and takes seq from `publisher.next_seq()`)."""
-
-    def started() -> bool:
-        return any(line.get("event") == "hullwatch starting" for line in log_lines(daemon))
-
-    wait_until(started, 15, "the daemon started")
-    if not any(line.get("event") == "outbox opened" for line in log_lines(daemon)):
-        pytest.skip("the service does not open the durable outbox yet (docs/delivery.md)")
+def outbox_opened(daemon: ManagedProcess) -> list[dict[str, Any]]:
+    """The daemon's "outbox opened" log lines (one per start, the log holds every run)."""
+    return [line for line in log_lines(daemon) if line.get("event") == "outbox opened"]
 
 
 # --- fixtures -------------------------------------------------------------------------
@@ -376,7 +375,9 @@ def test_broker_outage_while_a_leak_develops_loses_nothing(rig: Rig) -> None:
 def test_kill_9_with_alerts_in_the_outbox_and_the_broker_down(rig: Rig) -> None:
     first = rig.start_daemon()
     rig.online()
-    skip_unless_durable(first)
+    (opened,) = outbox_opened(first)
+    assert opened["path"] == str(rig.tmp_path / "state" / OUTBOX_FILE)
+    assert (opened["pending"], opened["seq"]) == (0, 0)
     rig.broker.stop()
     wait_for_alerts(first, 5, 25)
     # Kill right after an alert was logged: the service stores an alert before it
@@ -397,6 +398,9 @@ def test_kill_9_with_alerts_in_the_outbox_and_the_broker_down(rig: Rig) -> None:
 
     second = rig.start_daemon()
     wait_for_alerts(second, len(raised_before) + 3, 25)  # the log holds both runs
+    reopened = outbox_opened(second)[-1]
+    assert reopened["pending"] >= len(undelivered)
+    assert reopened["seq"] >= max(line["seq"] for line in raised_before)
     rig.broker.start()
     wait_for_delivery([second], rig.subscriber)
     stop_and_flush(second, rig.simulator)
@@ -530,11 +534,46 @@ def test_an_unusable_state_dir_is_refused_with_exit_78(tmp_path: Path) -> None:
             15,
             "the daemon exited or started",
         )
-        if daemon.alive():
-            pytest.skip("the service does not open the durable outbox yet (docs/delivery.md)")
+        assert not daemon.alive(), "the daemon started without a usable state_dir"
         assert daemon.stop() == 78
         assert f"hullwatch: state_dir {state_dir}: cannot create it: Not a directory" in (
             daemon.log_text()
         )
     finally:
         daemon.stop(signal.SIGKILL)
+
+
+def test_a_reload_that_moves_state_dir_keeps_the_open_outbox(tmp_path: Path) -> None:
+    """SIGHUP with another state_dir in the file: a warning that it needs a restart; the
+    outbox stays open (and locked) where it is. No broker or sensor is needed for that."""
+    first, second = tmp_path / "state-a", tmp_path / "state-b"
+    config = tmp_path / "hullwatch.toml"
+    config.write_text(f'state_dir = "{first}"\n{CONFIG}')
+    environment = {key: value for key, value in os.environ.items() if "HULLWATCH_" not in key}
+    daemon = ManagedProcess(
+        "daemon",
+        [*hullwatch_command(), "run", str(config)],
+        tmp_path / "daemon.log",
+        env={
+            **environment,
+            "HULLWATCH_MQTT__PORT": str(free_tcp_port()),  # nothing listens there
+            "HULLWATCH_LOGGING__FORMAT": "json",
+        },
+    )
+    try:
+        # "hullwatch starting" comes after the signal handlers are in place: a SIGHUP
+        # before them would end the process.
+        wait_until(lambda: _count(daemon, "hullwatch starting") == 1, 15, "the daemon started")
+        assert outbox_opened(daemon)[0]["path"] == str(first / OUTBOX_FILE)
+        config.write_text(f'state_dir = "{second}"\n{CONFIG}')
+        daemon.process.send_signal(signal.SIGHUP)
+        warning = "state_dir takes effect at the next restart"
+        wait_until(lambda: _count(daemon, warning) == 1, 15, "the restart warning")
+        (line,) = [line for line in log_lines(daemon) if line.get("event") == warning]
+        assert (line["state_dir"], line["new_state_dir"]) == (str(first), str(second))
+        assert daemon.alive()
+        assert not second.exists()
+        assert (first / LOCK_FILE).read_text().strip() == str(daemon.pid)
+    finally:
+        daemon.stop(signal.SIGKILL)
+        print("--- daemon log ---", daemon.log_text()[-3000:])  # shown when the test fails

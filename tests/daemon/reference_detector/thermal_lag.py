@@ -1,0 +1,194 @@
+"""Undoing a sensor's thermal lag in the slope of P·T_ref/T.
+
+A pressure sensor measures its die's temperature T_s, and the die follows the
+gas through a first-order lag: dT_s/dt = (T_gas − T_s)/τ, so
+T_gas = T_s + τ·dT_s/dt. The detector fits q_s = P·T_ref/T_s, and since
+P ∝ m·T_gas,
+
+    q_s = q·T_gas/T_s ≈ q·(1 + τ·T_s'/T),   slope(q_s) = slope(q) + (q·τ/T)·T_s''.
+
+Over a ±0.3 K, 92-minute cycle with τ = 60 s, T_s'' reaches
+0.3 K·(2π/5520 s)² = 3.9·10⁻⁷ K/s² and (q·τ/T)·T_s'' = 343 Pa/K · 60 s ·
+3.9·10⁻⁷ K/s² ≈ 0.008 Pa/s: more than the whole Zvezda 2020 leak (0.005 Pa/s).
+
+Correcting each sample with T_s + τ·dT_s/dt needs the derivative at the newest
+sample, which a causal fit gives either late (a line's slope is the derivative
+half its window ago) or noisy (the end of a polynomial fit); both leave errors
+of the order of the long windows' own standard error (docs/detection.md).
+Instead the correction is applied to each window's slope: a cubic fitted to the
+sensor temperature over the last `window_s` gives T_s'' at any time inside it,
+and the least-squares slope of the (quadratic) T_s' over a window is exactly
+T_s'' at the window's centre. The cubic's coefficient covariance gives that
+correction's standard error, which is added to the window's, so the
+significance stays honest where the correction is uncertain.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+_DEGREE = 3
+_TERMS = _DEGREE + 1
+RESOLVE_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Curvature:
+    second_derivative_k_per_s2: float
+    stderr_k_per_s2: float
+
+
+class SlidingCubicFit:
+    """A least-squares cubic through (t, T) over a sliding window, O(1) per sample.
+
+    Running sums of u^0..u^6 and u^0..u^3·y about a local origin (u = (t − t0)/W,
+    y = T − T0), rebuilt once per window's worth of evictions.
+    """
+
+    def __init__(self, window_s: float) -> None:
+        if window_s <= 0:
+            raise ValueError("window_s must be positive")
+        self.window_s = window_s
+        self._samples: deque[tuple[float, float]] = deque()
+        self._reset(0.0, 0.0)
+        self._solution: tuple[float, float, float, float, float] | None = None
+        self._solved_at_s = -math.inf
+
+    @property
+    def span_s(self) -> float:
+        return self._samples[-1][0] - self._samples[0][0] if self._samples else 0.0
+
+    def clear(self) -> None:
+        self._samples.clear()
+        self._reset(0.0, 0.0)
+
+    def add(self, t_s: float, value: float) -> None:
+        if not self._samples:
+            self._reset(t_s, value)
+        self._samples.append((t_s, value))
+        self._accumulate(t_s, value, +1.0)
+        horizon = t_s - self.window_s
+        while self._samples[0][0] < horizon:
+            old_t, old_value = self._samples.popleft()
+            self._accumulate(old_t, old_value, -1.0)
+            self._evictions += 1
+        if self._evictions >= max(len(self._samples), 64):
+            first_t, first_value = self._samples[0]
+            self._reset(first_t, first_value)
+            for t, value_k in self._samples:
+                self._accumulate(t, value_k, +1.0)
+            self._solution = None
+        # The curvature of a temperature over minutes hardly moves within a second:
+        # solving the 4×4 system once a second keeps the cost per sample small.
+        if t_s - self._solved_at_s >= RESOLVE_INTERVAL_S:
+            self._solution = None
+            self._solved_at_s = t_s
+
+    def curvature(self, at_t_s: float) -> Curvature | None:
+        """d²T/dt² at `at_t_s` and its standard error; None with too few samples."""
+        solved = self._solve()
+        if solved is None:
+            return None
+        # T'' = (2·c2 + 6·c3·u)/W² is linear in u; so is its gradient in the
+        # coefficients, and its variance a quadratic in u.
+        u = (at_t_s - self._t0) / self.window_s
+        base, per_u, var0, var1, var2 = solved
+        variance = var0 + u * (var1 + u * var2)
+        return Curvature(base + per_u * u, math.sqrt(max(variance, 0.0)))
+
+    def _solve(self) -> tuple[float, float, float, float, float] | None:
+        """(T'' at u = 0, its change per unit u, and the three coefficients of its
+        variance in u); cached until the next sample."""
+        if self._solution is not None:
+            return self._solution
+        n = len(self._samples)
+        if n < 2 * _TERMS:
+            return None
+        gram = [[self._su[i + j] for j in range(_TERMS)] for i in range(_TERMS)]
+        inverse = _invert(gram)
+        if inverse is None:
+            return None
+        coefficients = [
+            sum(inverse[i][j] * self._suy[j] for j in range(_TERMS)) for i in range(_TERMS)
+        ]
+        explained = sum(c * r for c, r in zip(coefficients, self._suy, strict=True))
+        residual_variance = max(self._syy - explained, 0.0) / (n - _TERMS)
+        scale = 1.0 / (self.window_s * self.window_s)
+        v = residual_variance * scale * scale
+        self._solution = (
+            2.0 * coefficients[2] * scale,
+            6.0 * coefficients[3] * scale,
+            4.0 * inverse[2][2] * v,
+            24.0 * inverse[2][3] * v,
+            36.0 * inverse[3][3] * v,
+        )
+        return self._solution
+
+    def _accumulate(self, t_s: float, value: float, sign: float) -> None:
+        u = (t_s - self._t0) / self.window_s
+        y = value - self._y0
+        power = 1.0
+        su = self._su
+        for j in range(2 * _DEGREE + 1):
+            su[j] += sign * power
+            if j < _TERMS:
+                self._suy[j] += sign * power * y
+            power *= u
+        self._syy += sign * y * y
+
+    def _reset(self, t0: float, y0: float) -> None:
+        self._t0 = t0
+        self._y0 = y0
+        self._su = [0.0] * (2 * _DEGREE + 1)
+        self._suy = [0.0] * _TERMS
+        self._syy = 0.0
+        self._evictions = 0
+
+
+def _invert(matrix: list[list[float]]) -> list[list[float]] | None:
+    """Gauss-Jordan with partial pivoting; None when singular."""
+    size = len(matrix)
+    work = [row[:] + [1.0 if i == j else 0.0 for j in range(size)] for i, row in enumerate(matrix)]
+    for column in range(size):
+        pivot = max(range(column, size), key=lambda row: abs(work[row][column]))
+        if abs(work[pivot][column]) < 1e-300:
+            return None
+        work[column], work[pivot] = work[pivot], work[column]
+        factor = 1.0 / work[column][column]
+        work[column] = [value * factor for value in work[column]]
+        for row in range(size):
+            if row != column and work[row][column] != 0.0:
+                ratio = work[row][column]
+                work[row] = [a - ratio * b for a, b in zip(work[row], work[column], strict=True)]
+    return [row[size:] for row in work]
+
+
+class ThermalLag:
+    """One sensor's temperature history, and the slope correction its lag implies."""
+
+    def __init__(self, *, lag_s: float, window_s: float) -> None:
+        if lag_s <= 0 or window_s <= 0:
+            raise ValueError("lag_s and window_s must be positive")
+        self.lag_s = lag_s
+        self._fit = SlidingCubicFit(window_s)
+
+    @property
+    def settled(self) -> bool:
+        """Enough history (half the window) for the correction to be judged on."""
+        return self._fit.span_s >= 0.5 * self._fit.window_s
+
+    def add(self, t_s: float, sensor_temperature_k: float) -> None:
+        self._fit.add(t_s, sensor_temperature_k)
+
+    def slope_correction(
+        self, *, centre_t_s: float, q_pa: float, temperature_k: float
+    ) -> tuple[float, float] | None:
+        """What the lag adds to slope(q_s) over a window centred at `centre_t_s`,
+        and its standard error (Pa/s): (q·τ/T)·T_s''(centre)."""
+        curvature = self._fit.curvature(centre_t_s)
+        if curvature is None:
+            return None
+        gain = q_pa * self.lag_s / temperature_k
+        return gain * curvature.second_derivative_k_per_s2, abs(gain) * curvature.stderr_k_per_s2

@@ -1,0 +1,52 @@
+"""`hullwatch watch`'s alert line: every figure, with its uncertainty when the alert has one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hullwatch.daemon.watch import format_alert
+
+ALERT: dict[str, Any] = {
+    "time": "2026-11-26T05:00:00.000Z",
+    "station": "iss",
+    "zone": "module",
+    "level": "warning",
+    "previous_level": "ok",
+    "pressure_pa": 101_300.0,
+    "dpdt_pa_per_s": -0.045,
+    "dpdt_stderr_pa_per_s": 0.006,
+    "leak_rate_pa_m3_per_s": 41.2,
+    "leak_rate_sccm": 24_400.0,
+    "hole_diameter_mm": 2.01,
+    "reserve_time_s": 200_000.0,
+    "seq": 3,
+    "reason": "pressure falling",
+}
+
+UNCERTAINTIES = {
+    "leak_rate_stderr_pa_m3_per_s": 5.5,
+    "leak_rate_kg_per_day": 42.1,
+    "hole_diameter_stderr_mm": 0.13,
+    "reserve_time_stderr_s": 30_000.0,
+}
+
+
+def test_an_alert_with_uncertainties_shows_each_one() -> None:
+    line = format_alert({**ALERT, **UNCERTAINTIES})
+    assert "leak 41.2 ± 5.5 Pa·m³/s (2.44e+04 sccm, 42.1 kg/day)" in line
+    assert "hole 2.010 ± 0.13 mm" in line
+    assert "reserve 2d07h ± 8h20m" in line
+
+
+def test_an_alert_from_an_older_daemon_shows_the_figures_alone() -> None:
+    line = format_alert(ALERT)
+    assert "leak 41.2 Pa·m³/s (2.44e+04 sccm)" in line
+    assert "hole 2.010 mm" in line
+    assert "reserve 2d07h  #3" in line
+
+
+def test_no_hole_and_no_reserve_when_not_falling() -> None:
+    line = format_alert(
+        {**ALERT, **UNCERTAINTIES, "hole_diameter_mm": None, "reserve_time_s": None}
+    )
+    assert "hole -  reserve ∞  #3" in line

@@ -1,0 +1,100 @@
+"""The window bank: each window's fit is the fit a lone sliding window would give."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from hullwatch.daemon.linear_fit import SlidingLineFit
+from hullwatch.daemon.window_bank import LineFitBank, geometric_windows
+
+
+def test_every_window_matches_a_lone_sliding_fit() -> None:
+    windows = (1.0, 3.0, 10.0, 40.0)
+    bank = LineFitBank(windows)
+    lone = [SlidingLineFit(w) for w in windows]
+    rng = random.Random(3)
+    t = 0.0
+    for k in range(6000):
+        t += rng.uniform(0.02, 0.06)  # irregular spacing, as a poller delivers
+        value = 101_325.0 - 0.3 * t + rng.gauss(0.0, 2.0)
+        bank.add(t, value)
+        for fit in lone:
+            fit.add(t, value)
+        if k % 97 == 0 and k > 10:
+            for index, fit in enumerate(lone):
+                expected = fit.fit()
+                got = bank.fit(index)
+                assert expected is not None
+                assert got is not None
+                assert got.sample_count == expected.sample_count
+                assert got.slope == pytest.approx(expected.slope, rel=1e-9, abs=1e-9)
+                assert got.slope_stderr == pytest.approx(expected.slope_stderr, rel=1e-6)
+                assert got.span_s == pytest.approx(expected.span_s)
+
+
+def test_the_bank_holds_only_the_longest_window() -> None:
+    bank = LineFitBank((1.0, 10.0))
+    for k in range(100_000):
+        bank.add(k * 0.01, 0.0)
+    # The shared buffer is compacted: what remains is about one longest window.
+    assert len(bank) <= 1001 + 4096
+
+
+def test_times_must_increase() -> None:
+    bank = LineFitBank((1.0,))
+    bank.add(1.0, 0.0)
+    with pytest.raises(ValueError, match="increase"):
+        bank.add(1.0, 0.0)
+
+
+def test_geometric_windows_end_at_the_longest() -> None:
+    windows = geometric_windows(4.0, 600.0, 2**0.5)
+    assert windows[0] == 4.0
+    assert windows[-1] == 600.0
+    ratios = [b / a for a, b in itertools.pairwise(windows)]
+    assert all(1.2 < r <= 2**0.5 * 1.2 for r in ratios)
+    assert geometric_windows(30.0, 30.0, 2.0) == (30.0,)
+
+
+def _two_pass_slope(points: list[tuple[float, float]]) -> float:
+    mean_t = sum(t for t, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    sxy = sum((t - mean_t) * (y - mean_y) for t, y in points)
+    sxx = sum((t - mean_t) ** 2 for t, _ in points)
+    return sxy / sxx
+
+
+def test_refresh_gives_every_window_its_fit_bit_for_bit() -> None:
+    windows = geometric_windows(1.0, 60.0, 2**0.5)
+    bank = LineFitBank(windows)
+    held: list[tuple[float, float]] = []
+    rng = random.Random(8)
+    t = 0.0
+    for k in range(8_000):
+        t += rng.uniform(0.02, 0.06)
+        value = 101_325.0 - 0.05 * t + rng.gauss(0.0, 1.0)  # 10⁵ Pa, 1 Pa of noise
+        bank.add(t, value)
+        held.append((t, value))
+        while held[0][0] < t - windows[-1]:
+            del held[0]
+        if k % 331 != 0:
+            continue
+        bank.refresh()
+        for index, window_s in enumerate(windows):
+            fit = bank.fit(index)
+            if fit is None:
+                assert bank.counts[index] == 0
+                continue
+            assert bank.counts[index] == fit.sample_count
+            assert bank.slopes[index] == fit.slope
+            assert bank.slope_stderrs[index] == fit.slope_stderr
+            assert bank.intercepts_at_last[index] == fit.intercept_at_last
+            assert bank.spans_s[index] == fit.span_s
+            # The running sums (with their periodic rebuilds) keep the digits
+            # a direct two-pass fit over the same samples has.
+            inside = [(ti, yi) for ti, yi in held if ti >= t - window_s]
+            assert fit.sample_count == len(inside)
+            assert fit.slope == pytest.approx(_two_pass_slope(inside), rel=1e-9, abs=1e-12)
