@@ -12,8 +12,6 @@ transport. Both give the same run; the socket costs about twice the wall time.
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
 import sys
 import tempfile
 import time
@@ -22,13 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-import structlog
-
 from hullwatch.daemon.config import Config
 from hullwatch.daemon.service import Daemon
 from hullwatch.drivers.bus import I2CBus
 from hullwatch.drivers.transports import I2CBusOpener, open_i2c_bus
 
+from .daemon_log import daemon_log_to
 from .expectations import Observed
 from .hil_config import daemon_config
 from .i2c_bus import SimulatedI2CBus
@@ -105,25 +102,10 @@ def run_accelerated(
             "serial sensors run on pseudo-terminal threads in real time: "
             "run this scenario without --accelerated"
         )
-    saved = structlog.get_config()
-    with open(log_path or os.devnull, "w") as log_file:
-        structlog.configure(
-            processors=[
-                structlog.processors.add_log_level,
-                structlog.processors.TimeStamper(fmt="iso", utc=True),
-                structlog.processors.JSONRenderer(),
-            ],
-            wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-            logger_factory=structlog.PrintLoggerFactory(file=log_file),
-            cache_logger_on_first_use=False,
-        )
-        try:
-            wall_start = time.monotonic()
-            result = run_simulated(_run(scenario, name, progress, stats, transport))
-            result.wall_time_s = time.monotonic() - wall_start
-        finally:
-            # The log file closes here: give the process its own logging back.
-            structlog.configure(**saved)
+    with daemon_log_to(log_path):
+        wall_start = time.monotonic()
+        result = run_simulated(_run(scenario, name, progress, stats, transport))
+        result.wall_time_s = time.monotonic() - wall_start
     if log_path is not None:
         result.logs["daemon"] = str(log_path)
     return score(result, scenario)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -40,7 +39,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import paho.mqtt.client as mqtt
-import structlog
 from paho.mqtt.enums import CallbackAPIVersion
 
 from hullwatch.daemon.config import Config
@@ -48,6 +46,7 @@ from hullwatch.daemon.outbox import Outbox
 from hullwatch.daemon.publisher import Publisher
 from hullwatch.daemon.service import Daemon
 
+from .daemon_log import daemon_log_to
 from .hil_config import HIL_PREFIX, HIL_STATION, daemon_config
 from .scenario import Scenario
 from .sim_server import BusServer
@@ -332,19 +331,8 @@ def _run_traced(
     intervals: dict[str, float],
 ) -> None:
     """`_soak` on simulated time, with tracemalloc on and the daemon's log in `log_path`."""
-    saved = structlog.get_config()
     was_tracing = tracemalloc.is_tracing()
-    with open(log_path or os.devnull, "w") as log_file:
-        structlog.configure(
-            processors=[
-                structlog.processors.add_log_level,
-                structlog.processors.TimeStamper(fmt="iso", utc=True),
-                structlog.processors.JSONRenderer(),
-            ],
-            wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-            logger_factory=structlog.PrintLoggerFactory(file=log_file),
-            cache_logger_on_first_use=False,
-        )
+    with daemon_log_to(log_path):
         if not was_tracing:
             tracemalloc.start()
         wall_start = time.monotonic()
@@ -355,7 +343,6 @@ def _run_traced(
         finally:
             if not was_tracing:
                 tracemalloc.stop()
-            structlog.configure(**saved)
         result.wall_s = time.monotonic() - wall_start
 
 
