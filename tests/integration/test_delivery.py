@@ -11,9 +11,10 @@ subscriber was reconnecting is queued for it, as for a real ground station. A
 broker that crashes loses what it had not saved; that is the broker's durability
 (docs/delivery.md), not the daemon's.
 
-Outages are ~15 s of real time, not the 60 s of issue 6, to keep this file under
-90 s; the daemon's behaviour does not depend on the length (the outbox has no
-time limit) and alerts come every second (alert_update_interval_s = 1).
+The broker outage during a leak lasts 60 s, as issue 6 asks; the other outages
+are shorter (a few seconds to 15 s) to keep the file fast: the daemon's
+behaviour does not depend on their length (the outbox has no time limit), and
+alerts come every second (alert_update_interval_s = 1).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ PREFIX = "hwtest"
 ALERT_TOPIC = f"{PREFIX}/{STATION}/zones/chamber/alert"
 STATUS_TOPIC = f"{PREFIX}/{STATION}/status"
 DELIVERY_TOPIC = f"{PREFIX}/{STATION}/delivery"
-OUTAGE_S = 15.0
+OUTAGE_S = 60.0
 
 # A 0.1 mm hole opens at 2 s: about -2 Pa/s, a warning that lasts, so with
 # alert_update_interval_s = 1 the daemon raises an update every second.

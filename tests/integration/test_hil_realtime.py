@@ -15,10 +15,18 @@ from hullwatch.hil.scenario import load_scenario
 
 pytestmark = pytest.mark.integration
 
-SCENARIO = Path(__file__).parents[2] / "hil" / "scenarios" / "fast-decompression.toml"
+SCENARIOS = Path(__file__).parents[2] / "hil" / "scenarios"
 
 
-def test_real_time_run_passes_and_agrees_with_accelerated(tmp_path: Path) -> None:
+# A representative pair: a decompression judged at critical within a second, and a
+# leak found while the other sensor NACKs, sticks and spikes (faults on the wire).
+@pytest.mark.parametrize(
+    ("name", "level"), [("fast-decompression", "critical"), ("leak-during-glitches", "warning")]
+)
+def test_real_time_run_passes_and_agrees_with_accelerated(
+    tmp_path: Path, name: str, level: str
+) -> None:
+    scenario = load_scenario(SCENARIOS / f"{name}.toml")
     report = tmp_path / "report.json"
     workdir = tmp_path / "run"
     result = subprocess.run(
@@ -26,7 +34,7 @@ def test_real_time_run_passes_and_agrees_with_accelerated(tmp_path: Path) -> Non
             *hullwatch_command(),
             "hil",
             "run",
-            str(SCENARIO),
+            str(SCENARIOS / f"{name}.toml"),
             "--report",
             str(report),
             "--workdir",
@@ -34,28 +42,32 @@ def test_real_time_run_passes_and_agrees_with_accelerated(tmp_path: Path) -> Non
         ],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=scenario.duration_s + 120,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "t =     10 s of 40 s" in result.stderr  # the progress display
+    assert f"t =     10 s of {scenario.duration_s:g} s" in result.stderr  # the progress display
     realtime = json.loads(report.read_text())
     assert realtime["mode"] == "realtime"
     assert realtime["passed"] is True
     assert Path(realtime["logs"]["daemon"]).read_text().count('"event": "alert"') >= 1
 
-    accelerated = run_accelerated(load_scenario(SCENARIO), name="fast", progress=None)
+    accelerated = run_accelerated(scenario, name=name, progress=None)
     assert accelerated.passed
 
     def time_to_detect(verdicts: list[dict[str, object]]) -> float:
-        figures = next(v["figures"] for v in verdicts if "critical" in str(v["expectation"]))
+        figures = next(
+            v["figures"] for v in verdicts if f": {level} after" in str(v["expectation"])
+        )
         assert isinstance(figures, dict)
         return float(figures["time_to_detect_s"])
 
     accelerated_report = accelerated.report()
     realtime_delay = time_to_detect(realtime["verdicts"])
     accelerated_delay = time_to_detect(accelerated_report["verdicts"])
-    print(f"time to critical: real time {realtime_delay} s, accelerated {accelerated_delay} s")
+    print(
+        f"{name}: time to {level}: real time {realtime_delay} s, accelerated {accelerated_delay} s"
+    )
     # Same physics, same noise seed, same detector; the real-time run's clock is
     # offset by process start-up and scheduling, a fraction of a second.
     assert realtime_delay == pytest.approx(accelerated_delay, abs=1.0)
