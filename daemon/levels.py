@@ -55,8 +55,7 @@ class LevelPolicy:
         `sigma` overrides `significance_sigma` (a window of a bank has its own,
         from the false-alarm budget).
         """
-        required = self.significance_sigma if sigma is None else sigma
-        z = fall_pa_per_s / stderr_pa_per_s if stderr_pa_per_s > 0 else 0.0
+        z, required = self._significance(fall_pa_per_s, stderr_pa_per_s, sigma)
         level = Level.OK
         for candidate in (Level.WARNING, Level.CRITICAL):
             if fall_pa_per_s >= self.threshold_of(candidate) and z >= required:
@@ -71,8 +70,7 @@ class LevelPolicy:
         sigma: float | None = None,
     ) -> Level:
         """The highest level at or below `current` that this estimate still holds."""
-        required = self.significance_sigma if sigma is None else sigma
-        z = fall_pa_per_s / stderr_pa_per_s if stderr_pa_per_s > 0 else 0.0
+        z, required = self._significance(fall_pa_per_s, stderr_pa_per_s, sigma)
         level = Level.OK
         for candidate in (Level.WARNING, Level.CRITICAL):
             if (
@@ -82,6 +80,14 @@ class LevelPolicy:
             ):
                 level = candidate
         return level
+
+    def _significance(
+        self, fall_pa_per_s: float, stderr_pa_per_s: float, sigma: float | None
+    ) -> tuple[float, float]:
+        """(z of this estimate, the z a level asks for: `sigma` or `significance_sigma`)."""
+        required = self.significance_sigma if sigma is None else sigma
+        z = fall_pa_per_s / stderr_pa_per_s if stderr_pa_per_s > 0 else 0.0
+        return z, required
 
     def threshold_of(self, level: Level) -> float:
         if level is Level.CRITICAL:

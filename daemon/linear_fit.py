@@ -60,27 +60,18 @@ class SlidingLineFit:
 
     def fit(self) -> LineFit | None:
         """The line through the window; None with fewer than three samples."""
-        n = self._n
-        if n < 3:
+        if not self._samples:
             return None
-        mean_t = self._st / n
-        mean_y = self._sy / n
-        sxx = self._stt - n * mean_t * mean_t
-        if sxx <= 0.0:
-            return None
-        sxy = self._sty - n * mean_t * mean_y
-        syy = self._syy - n * mean_y * mean_y
-        slope = sxy / sxx
-        residual_ss = max(syy - slope * sxy, 0.0)
-        residual_variance = residual_ss / (n - 2)
-        newest_t = self._samples[-1][0] - self._t0
-        return LineFit(
-            slope=slope,
-            slope_stderr=math.sqrt(residual_variance / sxx),
-            intercept_at_last=self._y0 + mean_y + slope * (newest_t - mean_t),
-            sample_count=int(n),
+        return line_from_sums(
+            n=self._n,
+            st=self._st,
+            sy=self._sy,
+            stt=self._stt,
+            sty=self._sty,
+            syy=self._syy,
+            y0=self._y0,
+            newest_t=self._samples[-1][0] - self._t0,
             span_s=self._samples[-1][0] - self._samples[0][0],
-            residual_rms=math.sqrt(residual_variance),
         )
 
     def _accumulate(self, t_s: float, value: float, sign: float) -> None:
@@ -105,3 +96,42 @@ class SlidingLineFit:
         self._n = 0.0
         self._st = self._sy = self._stt = self._sty = self._syy = 0.0
         self._evictions_since_rebuild = 0
+
+
+def line_from_sums(
+    *,
+    n: float,
+    st: float,
+    sy: float,
+    stt: float,
+    sty: float,
+    syy: float,
+    y0: float,
+    newest_t: float,
+    span_s: float,
+) -> LineFit | None:
+    """The least-squares line from the running sums of n samples about a local origin.
+
+    `st` … `syy` are the sums of t, y, t², t·y and y² with t and y measured from the
+    origin (t0, y0); `newest_t` is the newest sample's time from t0. None with fewer
+    than three samples or no spread in time.
+    """
+    if n < 3:
+        return None
+    mean_t = st / n
+    mean_y = sy / n
+    sxx = stt - n * mean_t * mean_t
+    if sxx <= 0.0:
+        return None
+    sxy = sty - n * mean_t * mean_y
+    syy_centred = syy - n * mean_y * mean_y
+    slope = sxy / sxx
+    residual_variance = max(syy_centred - slope * sxy, 0.0) / (n - 2)
+    return LineFit(
+        slope=slope,
+        slope_stderr=math.sqrt(residual_variance / sxx),
+        intercept_at_last=y0 + mean_y + slope * (newest_t - mean_t),
+        sample_count=int(n),
+        span_s=span_s,
+        residual_rms=math.sqrt(residual_variance),
+    )

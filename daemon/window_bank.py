@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .linear_fit import LineFit
+from .linear_fit import LineFit, line_from_sums
 
 
 class _Sums:
@@ -127,26 +127,19 @@ class LineFitBank:
     def fit(self, index: int) -> LineFit | None:
         """The line through window `index`; None with fewer than three samples."""
         sums = self._sums[index]
-        n = sums.n
-        if n < 3:
+        if sums.n < 3:
             return None
-        mean_t = sums.st / n
-        mean_y = sums.sy / n
-        sxx = sums.stt - n * mean_t * mean_t
-        if sxx <= 0.0:
-            return None
-        sxy = sums.sty - n * mean_t * mean_y
-        syy = sums.syy - n * mean_y * mean_y
-        slope = sxy / sxx
-        residual_variance = max(syy - slope * sxy, 0.0) / (n - 2)
         newest_t = self._times[-1]
-        return LineFit(
-            slope=slope,
-            slope_stderr=math.sqrt(residual_variance / sxx),
-            intercept_at_last=sums.y0 + mean_y + slope * (newest_t - sums.t0 - mean_t),
-            sample_count=n,
+        return line_from_sums(
+            n=sums.n,
+            st=sums.st,
+            sy=sums.sy,
+            stt=sums.stt,
+            sty=sums.sty,
+            syy=sums.syy,
+            y0=sums.y0,
+            newest_t=newest_t - sums.t0,
             span_s=newest_t - self._times[self._starts[index]],
-            residual_rms=math.sqrt(residual_variance),
         )
 
     def refresh(self) -> None:

@@ -509,20 +509,13 @@ def _temperature_k(mass_kg: float, energy_j: float, empty_k: float) -> float:
 def _orifice(p_i: float, t_i: float, p_j: float, t_j: float, cda_m2: float) -> tuple[float, float]:
     """ṁ from side i to side j (negative when it goes the other way) and the enthalpy
     per kg it carries, the upstream side's cp·T."""
-    if p_i >= p_j:
-        flow = orifice_mass_flow_kg_per_s(
-            upstream_pa=p_i,
-            downstream_pa=p_j,
-            temperature_k=t_i,
-            area_m2=cda_m2,
-            discharge_coefficient=1.0,
-        )
-        return flow, CP_AIR_J_PER_KG_K * t_i
+    forward = p_i >= p_j
+    upstream_pa, downstream_pa, upstream_k = (p_i, p_j, t_i) if forward else (p_j, p_i, t_j)
     flow = orifice_mass_flow_kg_per_s(
-        upstream_pa=p_j,
-        downstream_pa=p_i,
-        temperature_k=t_j,
+        upstream_pa=upstream_pa,
+        downstream_pa=downstream_pa,
+        temperature_k=upstream_k,
         area_m2=cda_m2,
         discharge_coefficient=1.0,
     )
-    return -flow, CP_AIR_J_PER_KG_K * t_j
+    return (flow if forward else -flow), CP_AIR_J_PER_KG_K * upstream_k

@@ -46,6 +46,8 @@ from hullwatch.hil.processes import (
     start_simulator,
 )
 
+from .station import chamber_config, chamber_scenario
+
 pytestmark = pytest.mark.integration
 
 STATION = "delivery"
@@ -57,50 +59,28 @@ OUTAGE_S = 60.0
 
 # A 0.1 mm hole opens at 2 s: about -2 Pa/s, a warning that lasts, so with
 # alert_update_interval_s = 1 the daemon raises an update every second.
-SCENARIO = """
-seed = 7
-[[zones]]
-id = "chamber"
-volume_m3 = 0.05
-pressure_pa = 101325.0
-temperature_k = 295.15
+SCENARIO = chamber_scenario(
+    seed=7,
+    extra="""
 cycle_amplitude_k = 0.0
-[[sensors]]
-kind = "bmp390"
-zone = "chamber"
-address = 0x77
 [[events]]
 at_s = 2.0
 zone = "chamber"
 action = "open_hole"
 diameter_mm = 0.1
 discharge_coefficient = 0.62
-"""
+""",
+)
 
-CONFIG = f"""
-station = "{STATION}"
-[mqtt]
-topic_prefix = "{PREFIX}"
+CONFIG = chamber_config(
+    station=STATION,
+    prefix=PREFIX,
+    mqtt="""
 alert_update_interval_s = 1.0
 telemetry_interval_s = 0.5
-reconnect_min_s = 0.2
-reconnect_max_s = 1.0
 connect_timeout_s = 2.0
-[[zones]]
-id = "chamber"
-volume_m3 = 0.05
-floor_pa = 70000.0
-window_s = 4.0
-warning_pa_per_s = 0.2
-critical_pa_per_s = 50.0
-[[sensors]]
-id = "bmp-a"
-zone = "chamber"
-driver = "bmp390"
-bus = "sim:/placeholder.sock"
-address = 0x77
-rate_hz = 25.0
-"""
+""",
+)
 
 
 # --- a subscriber with a persistent session ------------------------------------------
