@@ -286,6 +286,13 @@ def _fmt(value: float | None, spec: str, missing: str = "—") -> str:
     )
 
 
+def _seconds(value: float | None) -> str:
+    """A time with two significant decimals below 10 s (a fast leak's 0.12 s is not 0.1 s)."""
+    if value is None or math.isnan(value):
+        return "—"
+    return format(value, ".2f" if value < 10.0 else ".1f")
+
+
 @dataclass(frozen=True)
 class _BaselineFigures:
     detect_s: float | None
@@ -368,11 +375,11 @@ def _tables(runs: dict[str, CaseRun]) -> str:
         ratio = detect / limit if detect is not None and limit == limit else None
         hullwatch.append(
             f"| {name} | {true_rate:.4g} | {_fmt(true_hole, '.4g')} | {run.noise_pa:.2f} "
-            f"| {run.rate_hz:g} | {z:.2f} | {_fmt(limit, '.1f')} | {_fmt(detect, '.1f')} "
+            f"| {run.rate_hz:g} | {z:.2f} | {_seconds(limit)} | {_seconds(detect)} "
             f"| {_fmt(ratio, '.2f')} | {_pct(rate_hw)} | {_pct(hole_hw)} "
             f"| {_false_alarms(run.report, run.onset_s)} | {run.wall_s:.0f} |"
         )
-        cells = [name, _fmt(detect, ".1f")]
+        cells = [name, _seconds(detect)]
         for baseline_name in BASELINES:
             figures = _baseline_figures(
                 run, scenario, baselines[baseline_name][name], thresholds[baseline_name]
@@ -380,7 +387,9 @@ def _tables(runs: dict[str, CaseRun]) -> str:
             speedup = figures.detect_s / detect if detect and figures.detect_s is not None else None
             never_ratio = "∞" if detect is not None and run.onset_s is not None else "—"
             cells += [
-                _fmt(figures.detect_s, ".1f", "never" if run.onset_s is not None else "—"),
+                _seconds(figures.detect_s)
+                if figures.detect_s is not None
+                else ("never" if run.onset_s is not None else "—"),
                 _fmt(speedup, ".1f", never_ratio),
                 f"{_pct(figures.rate_error)}, {_pct(figures.hole_error)}",
                 str(figures.false_alarms),

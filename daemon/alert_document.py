@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from .detector import Assessment
+from .assessment import Assessment
 from .poller import SensorPoller
 
 ALERT_SCHEMA_VERSION = 1

@@ -401,6 +401,9 @@ class SensorSettings(_Settings):
     # A spike is also a sample this many times the sensor's measured RMS noise
     # outside its neighbours' range, when that is below spike_threshold_pa (0: off).
     spike_noise_multiple: Annotated[float, Field(ge=0, le=1000)] = 10.0
+    # This sensor's temperature lags the gas by this time constant; absent: the
+    # zone's temperature_lag_s (sensors on different boards lag differently).
+    temperature_lag_s: Annotated[float | None, Field(ge=0, le=3600)] = None
 
     @property
     def tuning(self) -> ChipTuning:

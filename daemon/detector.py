@@ -15,153 +15,67 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
 
-from .false_alarm import student_threshold, window_thresholds
-from .levels import Level, LevelPolicy
-from .linear_fit import LineFit
-from .physics import (
-    KELVIN_AT_0_C,
-    R_AIR_J_PER_KG_K,
-    SECONDS_PER_DAY,
-    hole_diameter_m,
-    pv_flow_to_sccm,
-    reserve_time_s,
-)
+from .assessment import Assessment, Judgement, assessment_from_rate
+from .false_alarm import student_threshold
+from .levels import Level
+from .physics import KELVIN_AT_0_C
+from .sensor_lines import SensorLines
 from .thermal_lag import ThermalLag
-from .window_bank import LineFitBank, geometric_windows
+from .zone_parameters import WINDOW_RATIO, ZoneParameters
 
-# Successive windows of a bank differ by this factor: fine enough that a leak
-# meets a window close to its best length, few enough (16 from 4 s to 600 s)
-# that the budget split costs little significance.
-WINDOW_RATIO = math.sqrt(2.0)
+__all__ = ["AGREEMENT_SIGMA", "WINDOW_RATIO", "Assessment", "ZoneDetector", "ZoneParameters"]
+
 # Two windows' estimates agree while they lie within this many standard errors
 # (the adaptive choice of the reported window, see `_select`).
 AGREEMENT_SIGMA = 4.0
+# Student's threshold is cached per window by degrees of freedom rounded down to
+# this many significant bits: at most 3 % fewer degrees of freedom (a slightly
+# higher threshold, never a lower one) and a few hundred values to cache, not one
+# per sample count a window passes through while it fills.
+_DOF_BITS = 6
 
-
-@dataclass(frozen=True, slots=True)
-class ZoneParameters:
-    zone_id: str
-    volume_m3: float
-    floor_pa: float
-    window_s: float  # the longest window
-    min_window_fill: float
-    discharge_coefficient: float
-    ambient_pressure_pa: float
-    reference_temperature_k: float
-    policy: LevelPolicy
-    # Shortest window of the bank; None: one window of `window_s`.
-    min_window_s: float | None = None
-    # Mean time between false alarms; None: every window uses policy.significance_sigma.
-    false_alarm_interval_days: float | None = None
-    # The sensors' temperature lags the gas by this time constant (0: it does not).
-    temperature_lag_s: float = 0.0
-    temperature_window_s: float = 600.0
-
-    @property
-    def windows_s(self) -> tuple[float, ...]:
-        if self.min_window_s is None or self.min_window_s >= self.window_s:
-            return (self.window_s,)
-        return geometric_windows(self.min_window_s, self.window_s, WINDOW_RATIO)
-
-    def thresholds_sigma(self) -> tuple[float, ...]:
-        windows = self.windows_s
-        if self.false_alarm_interval_days is None:
-            return (self.policy.significance_sigma,) * len(windows)
-        return window_thresholds(windows, self.false_alarm_interval_days)
-
-
-@dataclass(frozen=True, slots=True)
-class WindowEstimate:
-    """The zone's combined slope over one window of the bank."""
-
-    window_s: float
-    slope: float  # of P·T_ref/T, Pa/s
-    slope_stderr: float
-    fill: float  # span of the data / window length
-    sigma: float  # the significance this window must reach
-    sensors_used: tuple[str, ...]
-    sensors_suspect: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Assessment:
-    """What the zone looks like now: estimates, their uncertainty and the level."""
-
-    zone_id: str
-    level: Level
-    previous_level: Level
-    reason: str
-    pressure_pa: float
-    temperature_c: float
-    dpdt_pa_per_s: float
-    dpdt_stderr_pa_per_s: float
-    leak_rate_pa_m3_per_s: float
-    leak_rate_stderr_pa_m3_per_s: float
-    leak_rate_sccm: float
-    hole_diameter_mm: float | None
-    reserve_time_s: float | None
-    sensors_used: tuple[str, ...]
-    sensors_suspect: tuple[str, ...]  # whose rate disagrees with the zone's other sensors
-    window_fill: float
-    leak_rate_stderr_sccm: float = 0.0
-    leak_rate_kg_per_day: float = 0.0
-    leak_rate_stderr_kg_per_day: float = 0.0
-    hole_diameter_stderr_mm: float | None = None
-    reserve_time_stderr_s: float | None = None
-    estimate_window_s: float = 0.0  # the window the estimates come from
-    significance_sigma: float = 0.0  # the z the level was judged against (that window's)
-
-    @property
-    def level_changed(self) -> bool:
-        return self.level is not self.previous_level
-
-
-@dataclass(slots=True)
-class _SensorTrack:
-    bank: LineFitBank
-    thermal: ThermalLag | None
-    pressure_pa: float = 0.0
-    temperature_c: float = 0.0
-    t_s: float = 0.0
-
-    def fit(self, index: int) -> tuple[LineFit | None, bool]:
-        """Window `index`'s line with the thermal lag taken out, and whether it may be judged."""
-        fit = self.bank.fit(index)
-        if fit is None or self.thermal is None:
-            return fit, True
-        correction = self.thermal.slope_correction(
-            centre_t_s=self.t_s - fit.span_s / 2.0,
-            q_pa=fit.intercept_at_last,
-            temperature_k=self.temperature_c + KELVIN_AT_0_C,
-        )
-        if correction is None:
-            return fit, False
-        shift, shift_stderr = correction
-        corrected = LineFit(
-            fit.slope - shift,
-            math.hypot(fit.slope_stderr, shift_stderr),
-            fit.intercept_at_last,
-            fit.sample_count,
-            fit.span_s,
-            fit.residual_rms,
-        )
-        return corrected, self.thermal.settled
-
-
-_Fit = tuple[str, _SensorTrack, LineFit]
 _LEVELS = (Level.OK, Level.WARNING, Level.CRITICAL)  # by rank
+_Vote = tuple[str, float, float]  # sensor, slope, its standard error
+
+
+class _Estimates:
+    """The zone's combined line per window that has one, as parallel lists."""
+
+    __slots__ = (
+        "dofs",
+        "fills",
+        "pooled_dofs",
+        "pooled_stderrs",
+        "slopes",
+        "stderrs",
+        "suspect",
+        "used",
+        "windows",
+    )
+
+    def __init__(self) -> None:
+        self.windows: list[int] = []  # the bank's index
+        self.slopes: list[float] = []  # of q_s, Pa/s
+        self.stderrs: list[float] = []  # from the windows' own residuals
+        self.pooled_stderrs: list[float] = []  # with the longest windows' noise (inf: none)
+        self.fills: list[float] = []
+        self.dofs: list[int] = []
+        self.pooled_dofs: list[int] = []
+        self.used: list[tuple[str, ...]] = []
+        self.suspect: list[tuple[str, ...]] = []
 
 
 class ZoneDetector:
     """One zone: a bank of sliding fits per sensor, combined by inverse variance.
 
     Each window of the bank is judged against its own significance (from the
-    false-alarm budget): a large leak crosses in a short window within seconds,
-    a small one in a long window within minutes. The level is entered when any
-    window passes; it is held (hysteresis) and the figures are reported from
-    one window, the longest whose estimate agrees with every shorter one.
+    false-alarm budget), with its own noise and, for the shorter windows, with
+    the longest window's (`sensor_lines`): a large leak crosses in a short
+    window within a few samples, a small one in a long window within minutes.
+    The level is entered when any test passes; it is held (hysteresis) and the
+    figures are reported from one window, the longest whose estimate agrees
+    with every shorter one.
     """
 
     def __init__(self, parameters: ZoneParameters) -> None:
@@ -170,9 +84,9 @@ class ZoneDetector:
         self._windows_s = parameters.windows_s
         self._sigmas = parameters.thresholds_sigma()
         self._budgeted = parameters.false_alarm_interval_days is not None
-        self._tracks: dict[str, _SensorTrack] = {}
-        # Per window, Student's threshold by degrees of freedom: it depends on
-        # nothing else, and a full window's count takes only a few values.
+        self._pooled = parameters.pooled_noise
+        self._tracks: dict[str, SensorLines] = {}
+        # Per window, Student's threshold by (coarse) degrees of freedom.
         self._student: list[dict[int, float]] = [{} for _ in self._windows_s]
 
     @property
@@ -186,21 +100,21 @@ class ZoneDetector:
     def add_sample(
         self, sensor_id: str, t_s: float, pressure_pa: float, temperature_c: float
     ) -> None:
-        p = self.parameters
         track = self._tracks.get(sensor_id)
         if track is None:
+            p = self.parameters
+            lag_s = p.lag_of(sensor_id)
             thermal = None
-            if p.temperature_lag_s > 0:
-                thermal = ThermalLag(lag_s=p.temperature_lag_s, window_s=p.temperature_window_s)
-            track = _SensorTrack(LineFitBank(self._windows_s), thermal)
+            if lag_s > 0:
+                thermal = ThermalLag(lag_s=lag_s, window_s=p.temperature_window_s)
+            track = SensorLines(
+                self._windows_s,
+                thermal=thermal,
+                pooled=self._pooled,
+                reference_temperature_k=p.reference_temperature_k,
+            )
             self._tracks[sensor_id] = track
-        temperature_k = temperature_c + KELVIN_AT_0_C
-        track.bank.add(t_s, pressure_pa * p.reference_temperature_k / temperature_k)
-        if track.thermal is not None:
-            track.thermal.add(t_s, temperature_k)
-        track.pressure_pa = pressure_pa
-        track.temperature_c = temperature_c
-        track.t_s = t_s
+        track.add(t_s, pressure_pa, temperature_c)
 
     def forget_sensor(self, sensor_id: str) -> None:
         """Drop a sensor's window (after a fault its old samples no longer join the new ones)."""
@@ -208,262 +122,195 @@ class ZoneDetector:
 
     def assess(self) -> Assessment | None:
         """Estimate and update the level; None until some sensor has three samples."""
-        if len(self._tracks) == 1:
-            sensor_id, track = next(iter(self._tracks.items()))
-            return self._assess_one(sensor_id, track)
-        p = self.parameters
-        tracks = list(self._tracks.items())
-        estimates: list[WindowEstimate] = []
-        for k, window_s in enumerate(self._windows_s):
-            fits = []
-            settled = True
-            for sensor_id, track in tracks:
-                fit, judgeable = track.fit(k)
-                if fit is not None and fit.slope_stderr > 0:
-                    fits.append((sensor_id, track, fit))
-                    settled = settled and judgeable
-            if not fits:
-                continue
-            if len(fits) == 1:  # the common case, without the vote's bookkeeping
-                sensor_id, _, fit = fits[0]
-                estimates.append(
-                    WindowEstimate(
-                        window_s,
-                        fit.slope,
-                        fit.slope_stderr,
-                        min(1.0, fit.span_s / window_s) if settled else 0.0,
-                        self._sigma(k, fit.sample_count - 2),
-                        (sensor_id,),
-                        (),
-                    )
-                )
-                continue
-            kept, suspect = self._vote(fits)
-            weights = [1.0 / fit.slope_stderr**2 for _, _, fit in kept]
-            total_weight = sum(weights)
-            slope = sum(w * fit.slope for w, (_, _, fit) in zip(weights, kept, strict=True))
-            estimates.append(
-                WindowEstimate(
-                    window_s=window_s,
-                    slope=slope / total_weight,
-                    slope_stderr=total_weight**-0.5,
-                    fill=min(1.0, max(fit.span_s for _, _, fit in kept) / window_s)
-                    if settled
-                    else 0.0,
-                    sigma=self._sigma(k, sum(fit.sample_count - 2 for _, _, fit in kept)),
-                    sensors_used=tuple(sensor_id for sensor_id, _, _ in kept),
-                    sensors_suspect=suspect,
-                )
+        tracks = self._tracks
+        for track in tracks.values():
+            track.refresh()
+        if len(tracks) == 1:
+            sensor_id, track = next(iter(tracks.items()))
+            estimates = self._one_sensor(sensor_id, track)
+            shown = [track]
+        else:
+            estimates = self._combined()
+            used = {sensor_id for names in estimates.used for sensor_id in names}
+            shown = [track for sensor_id, track in tracks.items() if sensor_id in used] or list(
+                tracks.values()
             )
-        if not estimates:
+        if not estimates.slopes:
             return None
-        used = {sensor_id for e in estimates for sensor_id in e.sensors_used}
-        shown = [track for sensor_id, track in tracks if sensor_id in used] or [
-            track for _, track in tracks
-        ]
+        p = self.parameters
         pressure_pa = sum(track.pressure_pa for track in shown) / len(shown)
         temperature_c = sum(track.temperature_c for track in shown) / len(shown)
-        temperature_k = temperature_c + KELVIN_AT_0_C
         # Back from the reference temperature to the gas's own: the leak's dP/dt.
-        scale = temperature_k / p.reference_temperature_k
+        scale = (temperature_c + KELVIN_AT_0_C) / p.reference_temperature_k
 
-        judged = [e for e in estimates if e.fill >= p.min_window_fill]
-        chosen = self._select(judged) if judged else estimates[-1]
+        e = estimates
+        judged = [i for i, fill in enumerate(e.fills) if fill >= p.min_window_fill]
+        chosen = self._select(e, judged) if judged else len(e.slopes) - 1
         previous = self.level
+        entered_z = entered_sigma = 0.0
+        entered_pooled = False
         if judged:
-            # Entered when any window passes its threshold and significance; held
-            # while any window still holds it (a level must not flap because the
-            # reported window changed).
-            level = Level.OK
-            # Below this fall no window can enter or hold any level.
-            floor = p.policy.release_fraction * p.policy.warning_pa_per_s
-            for e in judged:
-                fall_e, stderr_e = -e.slope * scale, e.slope_stderr * scale
-                if fall_e < floor:
-                    continue
-                held = p.policy.held_level(previous, fall_e, stderr_e, e.sigma)
-                entered = p.policy.entered_level(fall_e, stderr_e, e.sigma)
-                if entered.rank > previous.rank and entered.rank > level.rank:
-                    level, chosen = entered, e
-                elif held.rank > level.rank:
-                    level = held
-            self.level = level
-        dpdt = chosen.slope * scale
-        dpdt_stderr = chosen.slope_stderr * scale
-        fall = -dpdt
-        reason = self._reason(previous, fall, dpdt_stderr, chosen, bool(judged))
-        if chosen.sensors_suspect:
-            reason += f"; sensors disagree, suspect: {', '.join(chosen.sensors_suspect)}"
-        return self._assessment(
-            previous=previous,
-            reason=reason,
-            chosen=chosen,
-            pressure_pa=pressure_pa,
-            temperature_c=temperature_c,
-            dpdt=dpdt,
-            dpdt_stderr=dpdt_stderr,
-            window_fill=max(e.fill for e in estimates),
-        )
-
-    def _assess_one(self, sensor_id: str, track: _SensorTrack) -> Assessment | None:
-        """`assess` for a zone with one sensor (the common case), per sample.
-
-        The same decisions and figures as the general path, bit for bit
-        (tests/daemon/test_detector_equivalence.py), without an object per
-        window: the bank's lines come as parallel lists, the thermal cubic is
-        read once, and only the chosen window becomes a `WindowEstimate`.
-        """
-        p = self.parameters
-        bank = track.bank
-        bank.refresh()
-        counts, slopes, stderrs = bank.counts, bank.slopes, bank.slope_stderrs
-        intercepts, spans = bank.intercepts_at_last, bank.spans_s
-        windows_s = self._windows_s
-        thermal = track.thermal
-        model = None
-        judgeable = True
-        origin_t_s = cubic_window_s = lag_s = sensor_temperature_k = centre_base_t_s = 0.0
-        base = per_u = var0 = var1 = var2 = 0.0
-        if thermal is not None:
-            cubic = thermal.fit
-            model = cubic.model()
-            # No correction yet: the windows are shown but not judged.
-            judgeable = model is not None and thermal.settled
-            if model is not None:
-                base, per_u, var0, var1, var2 = model
-            origin_t_s = cubic.origin_t_s
-            cubic_window_s = cubic.window_s
-            lag_s = thermal.lag_s
-            sensor_temperature_k = track.temperature_c + KELVIN_AT_0_C
-            centre_base_t_s = track.t_s
-        indices: list[int] = []
-        e_slope: list[float] = []
-        e_stderr: list[float] = []
-        e_fill: list[float] = []
-        for k, window_s in enumerate(windows_s):
-            n = counts[k]
-            if n == 0:
-                continue
-            slope = slopes[k]
-            stderr = stderrs[k]
-            span_s = spans[k]
-            if model is not None:
-                # ThermalLag.slope_correction, written out (same operations).
-                u = (centre_base_t_s - span_s / 2.0 - origin_t_s) / cubic_window_s
-                variance = var0 + u * (var1 + u * var2)
-                if variance < 0.0:
-                    variance = 0.0
-                curvature_stderr = math.sqrt(variance)
-                gain = intercepts[k] * lag_s / sensor_temperature_k
-                slope = slope - gain * (base + per_u * u)
-                stderr = math.hypot(stderr, abs(gain) * curvature_stderr)
-            if not stderr > 0:
-                continue
-            indices.append(k)
-            e_slope.append(slope)
-            e_stderr.append(stderr)
-            if judgeable:
-                fill = span_s / window_s
-                e_fill.append(fill if fill < 1.0 else 1.0)
-            else:
-                e_fill.append(0.0)
-        if not indices:
-            return None
-        # As the general path's mean over one sensor (+ 0.0 turns −0.0 into 0.0 as its sum does).
-        pressure_pa = track.pressure_pa + 0.0
-        temperature_c = track.temperature_c + 0.0
-        temperature_k = temperature_c + KELVIN_AT_0_C
-        scale = temperature_k / p.reference_temperature_k
-
-        min_fill = p.min_window_fill
-        judged = [i for i, fill in enumerate(e_fill) if fill >= min_fill]
-        if judged:
-            # `_select` on the judged windows.
-            low, high = -math.inf, math.inf
-            chosen = judged[0]
-            for i in judged:
-                slope = e_slope[i]
-                if not low <= slope <= high:
-                    break
-                bound = slope - AGREEMENT_SIGMA * e_stderr[i]
-                if bound > low:
-                    low = bound
-                bound = slope + AGREEMENT_SIGMA * e_stderr[i]
-                if bound < high:
-                    high = bound
-                chosen = i
+            chosen, entered = self._judge(e, judged, scale, chosen)
+            if entered is not None:
+                entered_z, entered_sigma, entered_pooled = entered
+        k = e.windows[chosen]
+        dpdt = e.slopes[chosen] * scale
+        dpdt_stderr = e.stderrs[chosen] * scale
+        own_sigma = self._sigma(k, e.dofs[chosen])
+        if self.level.rank > previous.rank:
+            reason = self._entered_reason(
+                -dpdt, dpdt_stderr, k, entered_z, entered_sigma, entered_pooled
+            )
+            sigma = entered_sigma
         else:
-            chosen = len(indices) - 1
-        previous = self.level
-        if judged:
-            policy = p.policy
-            warning, critical = policy.warning_pa_per_s, policy.critical_pa_per_s
-            release = policy.release_fraction
-            held_warning, held_critical = release * warning, release * critical
-            previous_rank = previous.rank
-            rank = 0
-            floor = release * warning
-            for i in judged:
-                fall_e, stderr_e = -e_slope[i] * scale, e_stderr[i] * scale
-                if fall_e < floor:
-                    continue
-                # LevelPolicy.held_level and entered_level, written out.
-                required = self._sigma(indices[i], counts[indices[i]] - 2)
-                z = fall_e / stderr_e if stderr_e > 0 else 0.0
-                held = 0
-                if z >= release * required:
-                    if previous_rank >= 1 and fall_e >= held_warning:
-                        held = 1
-                    if previous_rank >= 2 and fall_e >= held_critical:
-                        held = 2
-                entered = 0
-                if z >= required:
-                    if fall_e >= warning:
-                        entered = 1
-                    if fall_e >= critical:
-                        entered = 2
-                if entered > previous_rank and entered > rank:
-                    rank, chosen = entered, i
-                elif held > rank:
-                    rank = held
-            self.level = _LEVELS[rank]
-        k = indices[chosen]
-        estimate = WindowEstimate(
-            windows_s[k],
-            e_slope[chosen],
-            e_stderr[chosen],
-            e_fill[chosen],
-            self._sigma(k, counts[k] - 2),
-            (sensor_id,),
-            (),
-        )
-        dpdt = estimate.slope * scale
-        dpdt_stderr = estimate.slope_stderr * scale
-        reason = self._reason(previous, -dpdt, dpdt_stderr, estimate, bool(judged))
-        return self._assessment(
-            previous=previous,
+            reason = self._reason(previous, -dpdt, dpdt_stderr, k, e.fills[chosen], bool(judged))
+            sigma = own_sigma
+        if e.suspect[chosen]:
+            reason += f"; sensors disagree, suspect: {', '.join(e.suspect[chosen])}"
+        judgement = Judgement(
+            level=self.level,
+            previous_level=previous,
             reason=reason,
-            chosen=estimate,
+            window_s=self._windows_s[k],
+            significance_sigma=sigma,
+            sensors_used=e.used[chosen],
+            sensors_suspect=e.suspect[chosen],
+            window_fill=max(e.fills),
+        )
+        return assessment_from_rate(
+            p,
+            judgement,
             pressure_pa=pressure_pa,
             temperature_c=temperature_c,
             dpdt=dpdt,
             dpdt_stderr=dpdt_stderr,
-            window_fill=max(e_fill),
         )
+
+    def _one_sensor(self, sensor_id: str, track: SensorLines) -> _Estimates:
+        """The estimates of a zone with one sensor (the common case): its own lines."""
+        e = _Estimates()
+        used = (sensor_id,)
+        pooled_dof = track.pooled_dof
+        counts, stderrs = track.counts, track.stderrs
+        for k in range(len(self._windows_s)):
+            if counts[k] == 0 or not stderrs[k] > 0:
+                continue
+            e.windows.append(k)
+            e.slopes.append(track.slopes[k])
+            e.stderrs.append(stderrs[k])
+            e.pooled_stderrs.append(track.pooled_stderrs[k])
+            e.fills.append(track.fills[k])
+            e.dofs.append(counts[k] - 2)
+            e.pooled_dofs.append(pooled_dof)
+            e.used.append(used)
+            e.suspect.append(())
+        return e
+
+    def _combined(self) -> _Estimates:
+        """Per window, the sensors that agree, combined by inverse variance."""
+        e = _Estimates()
+        tracks = self._tracks
+        for k in range(len(self._windows_s)):
+            votes: list[_Vote] = [
+                (sensor_id, track.slopes[k], track.stderrs[k])
+                for sensor_id, track in tracks.items()
+                if track.counts[k] > 0 and track.stderrs[k] > 0
+            ]
+            if not votes:
+                continue
+            kept, suspect = self._vote(votes)
+            kept_tracks = [tracks[sensor_id] for sensor_id, _, _ in kept]
+            weights = [1.0 / stderr**2 for _, _, stderr in kept]
+            total = sum(weights)
+            # The pooled test judges the same weighted mean, with each sensor's
+            # pooled noise: Var = Σ w²·σ_pooled² / (Σ w)².
+            pooled_variance = sum(
+                (w * track.pooled_stderrs[k]) ** 2
+                for w, track in zip(weights, kept_tracks, strict=True)
+            )
+            fills = [track.fills[k] for track in kept_tracks]
+            e.windows.append(k)
+            e.slopes.append(
+                sum(w * slope for w, (_, slope, _) in zip(weights, kept, strict=True)) / total
+            )
+            e.stderrs.append(total**-0.5)
+            e.pooled_stderrs.append(math.sqrt(pooled_variance) / total)
+            e.fills.append(0.0 if min(fills) == 0.0 else max(fills))
+            e.dofs.append(sum(track.counts[k] - 2 for track in kept_tracks))
+            e.pooled_dofs.append(min(track.pooled_dof for track in kept_tracks))
+            e.used.append(tuple(sensor_id for sensor_id, _, _ in kept))
+            e.suspect.append(suspect)
+        return e
+
+    def _judge(
+        self, e: _Estimates, judged: list[int], scale: float, chosen: int
+    ) -> tuple[int, tuple[float, float, bool] | None]:
+        """Update the level from the judged windows; (the reported window, and when a
+        level was entered: the z that entered it, the z it had to reach, and whether
+        with the pooled noise).
+
+        A level is entered when a window passes its threshold rate and either test
+        its significance; held while some window still passes release_fraction of
+        both (a level must not flap because the reported window changed).
+        """
+        policy = self.parameters.policy
+        warning, critical = policy.warning_pa_per_s, policy.critical_pa_per_s
+        release = policy.release_fraction
+        held_warning, held_critical = release * warning, release * critical
+        previous_rank = self.level.rank
+        rank = 0
+        entered_by: tuple[float, float, bool] | None = None
+        for i in judged:
+            fall = -e.slopes[i] * scale
+            if fall < held_warning:  # below this fall no window enters or holds anything
+                continue
+            k = e.windows[i]
+            z = fall / (e.stderrs[i] * scale)
+            required = self._sigma(k, e.dofs[i])
+            passes = z >= required
+            holds = z >= release * required
+            test = (z, required, False)
+            pooled_stderr = e.pooled_stderrs[i]
+            if pooled_stderr < math.inf and e.pooled_dofs[i] > 0:
+                z_pooled = fall / (pooled_stderr * scale)
+                required_pooled = self._sigma(k, e.pooled_dofs[i])
+                if not passes and z_pooled >= required_pooled:
+                    passes = True
+                    test = (z_pooled, required_pooled, True)
+                holds = holds or z_pooled >= release * required_pooled
+            held = 0
+            if holds:
+                if previous_rank >= 1:
+                    held = 1
+                if previous_rank >= 2 and fall >= held_critical:
+                    held = 2
+            entered = 0
+            if passes and fall >= warning:
+                entered = 2 if fall >= critical else 1
+            if entered > previous_rank and entered > rank:
+                rank, chosen, entered_by = entered, i, test
+            elif held > rank:
+                rank = held
+        self.level = _LEVELS[rank]
+        return chosen, entered_by if rank > previous_rank else None
 
     def _sigma(self, index: int, degrees_of_freedom: int) -> float:
         """The significance window `index` must reach. From a budget, the Gaussian
-        level becomes Student's (the SE comes from the window's own residuals)."""
+        level becomes Student's (the SE comes from residuals, the window's own or
+        the longest window's)."""
         if not self._budgeted:
             return self._sigmas[index]
+        shift = degrees_of_freedom.bit_length() - _DOF_BITS
+        coarse = degrees_of_freedom if shift <= 0 else (degrees_of_freedom >> shift) << shift
         cache = self._student[index]
-        sigma = cache.get(degrees_of_freedom)
+        sigma = cache.get(coarse)
         if sigma is None:
-            sigma = student_threshold(self._sigmas[index], degrees_of_freedom)
-            cache[degrees_of_freedom] = sigma
+            sigma = student_threshold(self._sigmas[index], coarse)
+            cache[coarse] = sigma
         return sigma
 
-    def _select(self, judged: list[WindowEstimate]) -> WindowEstimate:
+    @staticmethod
+    def _select(e: _Estimates, judged: list[int]) -> int:
         """The longest window whose estimate agrees with every shorter one (Lepski).
 
         Short windows are noisy but unbiased when a leak has just begun; a long
@@ -474,73 +321,16 @@ class ZoneDetector:
         """
         low, high = -math.inf, math.inf
         chosen = judged[0]
-        for e in judged:
-            if not low <= e.slope <= high:
+        for i in judged:
+            slope = e.slopes[i]
+            if not low <= slope <= high:
                 break
-            low = max(low, e.slope - AGREEMENT_SIGMA * e.slope_stderr)
-            high = min(high, e.slope + AGREEMENT_SIGMA * e.slope_stderr)
-            chosen = e
+            low = max(low, slope - AGREEMENT_SIGMA * e.stderrs[i])
+            high = min(high, slope + AGREEMENT_SIGMA * e.stderrs[i])
+            chosen = i
         return chosen
 
-    def _assessment(
-        self,
-        *,
-        previous: Level,
-        reason: str,
-        chosen: WindowEstimate,
-        pressure_pa: float,
-        temperature_c: float,
-        dpdt: float,
-        dpdt_stderr: float,
-        window_fill: float,
-    ) -> Assessment:
-        p = self.parameters
-        temperature_k = temperature_c + KELVIN_AT_0_C
-        fall = -dpdt
-        leak_pv = max(fall, 0.0) * p.volume_m3
-        leak_pv_stderr = dpdt_stderr * p.volume_m3
-        diameter_m = hole_diameter_m(
-            mass_flow_kg_per_s=leak_pv / (R_AIR_J_PER_KG_K * temperature_k),
-            upstream_pa=pressure_pa,
-            downstream_pa=p.ambient_pressure_pa,
-            temperature_k=temperature_k,
-            discharge_coefficient=p.discharge_coefficient,
-        )
-        hole_mm = None if diameter_m is None or leak_pv == 0 else diameter_m * 1e3
-        # The area is proportional to the flow, the diameter to its square root:
-        # σ_d/d = σ_Q/(2·Q). Reserve time τ·ln(P/P_floor), τ = P/|dP/dt|: σ_t/t = σ_r/r.
-        relative = dpdt_stderr / fall if fall > 0 else math.inf
-        reserve_s = reserve_time_s(pressure_pa=pressure_pa, dpdt_pa_per_s=dpdt, floor_pa=p.floor_pa)
-        kg_per_day = SECONDS_PER_DAY / (R_AIR_J_PER_KG_K * temperature_k)
-        return Assessment(
-            zone_id=p.zone_id,
-            level=self.level,
-            previous_level=previous,
-            reason=reason,
-            pressure_pa=pressure_pa,
-            temperature_c=temperature_c,
-            dpdt_pa_per_s=dpdt,
-            dpdt_stderr_pa_per_s=dpdt_stderr,
-            leak_rate_pa_m3_per_s=leak_pv,
-            leak_rate_stderr_pa_m3_per_s=leak_pv_stderr,
-            leak_rate_sccm=pv_flow_to_sccm(leak_pv, temperature_k),
-            hole_diameter_mm=hole_mm,
-            reserve_time_s=reserve_s,
-            sensors_used=chosen.sensors_used,
-            sensors_suspect=chosen.sensors_suspect,
-            window_fill=window_fill,
-            leak_rate_stderr_sccm=pv_flow_to_sccm(leak_pv_stderr, temperature_k),
-            leak_rate_kg_per_day=leak_pv * kg_per_day,
-            leak_rate_stderr_kg_per_day=leak_pv_stderr * kg_per_day,
-            hole_diameter_stderr_mm=None if hole_mm is None else hole_mm * relative / 2.0,
-            reserve_time_stderr_s=(
-                None if reserve_s is None or not math.isfinite(relative) else reserve_s * relative
-            ),
-            estimate_window_s=chosen.window_s,
-            significance_sigma=chosen.sigma,
-        )
-
-    def _vote(self, fits: list[_Fit]) -> tuple[list[_Fit], tuple[str, ...]]:
+    def _vote(self, votes: list[_Vote]) -> tuple[list[_Vote], tuple[str, ...]]:
         """Set aside sensors whose rate disagrees with the others (a drifting sensor).
 
         A leak moves every sensor in a zone alike; a sensor drifting on its own
@@ -551,51 +341,52 @@ class ZoneDetector:
         judged by the one falling more slowly, so a drift alone never raises a
         level, and both are named as suspect.
         """
-        if len(fits) < 2:
-            return fits, ()
+        if len(votes) < 2:
+            return votes, ()
         sigma = self.parameters.policy.significance_sigma
         tolerance = self.parameters.policy.warning_pa_per_s / 2.0
 
         def disagree(difference: float, stderr: float) -> bool:
             return abs(difference) > max(sigma * stderr, tolerance)
 
-        if len(fits) >= 3:
-            median = statistics.median(fit.slope for _, _, fit in fits)
-            suspect = [f for f in fits if disagree(f[2].slope - median, f[2].slope_stderr)]
-            kept = [f for f in fits if f not in suspect]
+        if len(votes) >= 3:
+            median = statistics.median(slope for _, slope, _ in votes)
+            suspect = [v for v in votes if disagree(v[1] - median, v[2])]
+            kept = [v for v in votes if v not in suspect]
             if not kept:
-                return fits, ()
+                return votes, ()
             return kept, tuple(sensor_id for sensor_id, _, _ in suspect)
-        first, second = fits
-        combined = math.hypot(first[2].slope_stderr, second[2].slope_stderr)
-        if not disagree(first[2].slope - second[2].slope, combined):
-            return fits, ()
-        slower = first if first[2].slope > second[2].slope else second
+        first, second = votes
+        if not disagree(first[1] - second[1], math.hypot(first[2], second[2])):
+            return votes, ()
+        slower = first if first[1] > second[1] else second
         return [slower], (first[0], second[0])
 
-    def _reason(
-        self,
-        previous: Level,
-        fall: float,
-        stderr: float,
-        chosen: WindowEstimate,
-        judged: bool,
-    ) -> str:
-        policy = self.parameters.policy
+    def _measured(self, fall: float, stderr: float, index: int) -> str:
         sigma = fall / stderr if stderr > 0 else 0.0
         direction = "falling" if fall > 0 else "rising"
-        measured = (
+        return (
             f"pressure {direction} {abs(fall):.4g} ± {stderr:.2g} Pa/s ({sigma:.1f} σ"
-            f" over {chosen.window_s:g} s)"
+            f" over {self._windows_s[index]:g} s)"
         )
+
+    def _entered_reason(
+        self, fall: float, stderr: float, index: int, z: float, required: float, pooled: bool
+    ) -> str:
+        threshold = self.parameters.policy.threshold_of(self.level)
+        noise = f", with the {self._windows_s[-1]:g} s window's noise" if pooled else ""
+        return (
+            f"{self._measured(fall, stderr, index)}: above the {self.level} threshold"
+            f" {threshold:g} Pa/s and {required:.2f} σ ({z:.1f} σ{noise})"
+        )
+
+    def _reason(
+        self, previous: Level, fall: float, stderr: float, index: int, fill: float, judged: bool
+    ) -> str:
+        policy = self.parameters.policy
+        measured = self._measured(fall, stderr, index)
         if not judged:
-            return f"{measured}; window {chosen.fill:.0%} full, not yet judged"
-        if self.level.rank > previous.rank:
-            threshold = policy.threshold_of(self.level)
-            return (
-                f"{measured}: above the {self.level} threshold {threshold:g} Pa/s"
-                f" and {chosen.sigma:.2f} σ"
-            )
+            return f"{measured}; window {fill:.0%} full, not yet judged"
         if self.level.rank < previous.rank:
             released = policy.threshold_of(previous) * policy.release_fraction
             return f"{measured}: below the {previous} release rate {released:g} Pa/s"

@@ -53,13 +53,22 @@ def threshold_sigma(window_s: float, rate_per_s: float) -> float:
 
 
 def window_thresholds(
-    windows_s: Sequence[float], false_alarm_interval_days: float
+    windows_s: Sequence[float], false_alarm_interval_days: float, *, extra_tests: int = 0
 ) -> tuple[float, ...]:
     """Per window, the z a fall must reach so the zone's mean time between false
-    alarms is at least `false_alarm_interval_days` (budget split evenly)."""
+    alarms is at least `false_alarm_interval_days`.
+
+    The budget is split evenly over one test per window plus `extra_tests` more
+    (the pooled-noise tests of the shorter windows), each of which gets the z of
+    its window's length: a test of the same slope with a better-known noise is a
+    process with the same correlation, so the same crossing rate at the same z.
+    """
     if false_alarm_interval_days <= 0:
         raise ValueError("false_alarm_interval_days must be positive")
-    rate_per_s = 1.0 / (false_alarm_interval_days * SECONDS_PER_DAY * len(windows_s))
+    if extra_tests < 0:
+        raise ValueError("extra_tests must not be negative")
+    tests = len(windows_s) + extra_tests
+    rate_per_s = 1.0 / (false_alarm_interval_days * SECONDS_PER_DAY * tests)
     return tuple(threshold_sigma(window_s, rate_per_s) for window_s in windows_s)
 
 

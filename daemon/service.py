@@ -90,6 +90,11 @@ def zone_parameters(config: Config) -> list[ZoneParameters]:
             false_alarm_interval_days=zone.false_alarm_interval_days,
             temperature_lag_s=zone.temperature_lag_s,
             temperature_window_s=zone.temperature_window_s,
+            sensor_lags_s={
+                sensor.id: sensor.temperature_lag_s
+                for sensor in config.sensors
+                if sensor.zone == zone.id and sensor.temperature_lag_s is not None
+            },
             policy=LevelPolicy(
                 warning_pa_per_s=zone.warning_pa_per_s,
                 critical_pa_per_s=zone.critical_pa_per_s,

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 _DEGREE = 3
 _TERMS = _DEGREE + 1
 RESOLVE_INTERVAL_S = 1.0
+# e^−5 < 1 %: a start-up transient of the die is spent after this many lags.
+SETTLE_LAGS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +199,8 @@ class ThermalLag:
             raise ValueError("lag_s and window_s must be positive")
         self.lag_s = lag_s
         self._fit = SlidingCubicFit(window_s)
+        self._first_t_s: float | None = None
+        self._history_s = 0.0  # since the first sample
 
     @property
     def fit(self) -> SlidingCubicFit:
@@ -205,10 +209,23 @@ class ThermalLag:
 
     @property
     def settled(self) -> bool:
-        """Enough history (half the window) for the correction to be judged on."""
-        return self._fit.span_s >= 0.5 * self._fit.window_s
+        """The start-up transient has left the temperature fit's window.
+
+        A die that starts anywhere but at its steady lag (a sensor just powered,
+        a daemon started while the gas changes fastest) approaches it as
+        e^(−t/τ): a kink a cubic over the window cannot follow, so for as long
+        as the window holds it the fitted T_s'' is wrong by more than its own
+        standard error says. After SETTLE_LAGS time constants the transient is
+        below 1 % of its size; once the window's oldest sample is that late,
+        the fit is trusted. Until then the detector widens the correction's
+        uncertainty.
+        """
+        return self._history_s >= self._fit.window_s + SETTLE_LAGS * self.lag_s
 
     def add(self, t_s: float, sensor_temperature_k: float) -> None:
+        if self._first_t_s is None:
+            self._first_t_s = t_s
+        self._history_s = t_s - self._first_t_s
         self._fit.add(t_s, sensor_temperature_k)
 
     def slope_correction(

@@ -63,6 +63,10 @@ class LineFitBank:
         self.intercepts_at_last = [0.0] * len(windows_s)
         self.counts = [0] * len(windows_s)
         self.spans_s = [0.0] * len(windows_s)
+        # Σ(t − t̄)² (s²) and the residual variance (value²): a slope's standard
+        # error under another window's noise estimate is √(variance/sxx).
+        self.sxxs = [0.0] * len(windows_s)
+        self.residual_variances = [0.0] * len(windows_s)
 
     def __len__(self) -> int:
         return len(self._times) - self._head
@@ -144,7 +148,8 @@ class LineFitBank:
 
     def refresh(self) -> None:
         """Every window's line into `slopes`, `slope_stderrs`, `intercepts_at_last`,
-        `counts` and `spans_s`, with no object per window (the detector's hot path).
+        `counts`, `spans_s`, `sxxs` and `residual_variances`, with no object per
+        window (the detector's hot path).
 
         The same arithmetic as `fit`, so the figures are bit for bit its own; a
         window with no line (fewer than three samples, no spread in time) gets
@@ -157,6 +162,7 @@ class LineFitBank:
         newest_t = times[-1]
         slopes, stderrs = self.slopes, self.slope_stderrs
         intercepts, counts, spans = self.intercepts_at_last, self.counts, self.spans_s
+        sxxs, variances = self.sxxs, self.residual_variances
         starts = self._starts
         sqrt = math.sqrt
         for k, sums in enumerate(self._sums):
@@ -179,6 +185,8 @@ class LineFitBank:
             residual_variance = residual_ss / (n - 2)
             slopes[k] = slope
             stderrs[k] = sqrt(residual_variance / sxx)
+            sxxs[k] = sxx
+            variances[k] = residual_variance
             intercepts[k] = sums.y0 + mean_y + slope * (newest_t - sums.t0 - mean_t)
             counts[k] = n
             spans[k] = newest_t - times[starts[k]]

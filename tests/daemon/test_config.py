@@ -142,6 +142,29 @@ def test_defaults() -> None:
     assert config.sensors[0].timeout_s == 0.5
 
 
+def test_a_sensors_own_lag_overrides_the_zones(tmp_path: Path) -> None:
+    from hullwatch.daemon.service import zone_parameters
+
+    text = MINIMAL.replace(
+        "critical_pa_per_s = 5.0\n", "critical_pa_per_s = 5.0\ntemperature_lag_s = 60\n"
+    )
+    text += """
+[[sensors]]
+id = "bmp-b"
+zone = "chamber"
+driver = "bmp390"
+bus = "/dev/i2c-1"
+address = 0x76
+rate_hz = 25
+temperature_lag_s = 25
+"""
+    parameters = zone_parameters(load_config(write(tmp_path, text), {}))[0]
+    assert parameters.lag_of("bmp-a") == 60.0
+    assert parameters.lag_of("bmp-b") == 25.0
+    bad = text.replace("temperature_lag_s = 25", "temperature_lag_s = -1")
+    assert "sensors[1].temperature_lag_s" in by_key(problems_of(write(tmp_path, bad)))
+
+
 def test_models_are_frozen() -> None:
     config = load_config(CONFIG_DIR / "demo.toml", {})
     with pytest.raises(ValidationError):

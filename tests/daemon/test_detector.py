@@ -339,3 +339,173 @@ def test_reported_uncertainties_follow_from_the_slopes() -> None:
     expected_kg_per_day = a.leak_rate_pa_m3_per_s / (R_AIR_J_PER_KG_K * T0_K) * 86_400
     assert a.leak_rate_kg_per_day == pytest.approx(expected_kg_per_day, rel=1e-6)
     assert 0 < a.estimate_window_s <= 300.0
+
+
+# --- pooled noise: a fast leak's onset within a few samples ------------------------
+
+
+def test_a_fast_decompression_alarms_within_a_few_samples_of_the_onset() -> None:
+    """−200 Pa/s (a 1 mm hole in 50 L) at 1.6 Pa, 25 Hz. The least-squares limit at
+    z ≈ 6.7 is ~0.11 s: three samples. The shortest window (1 s) straddles the
+    onset, and its own residuals swell with the kink; judged with the longest
+    window's noise it passes within four samples."""
+    onset_s = 150.0
+    z = 6.7
+    limit_s = (12 * z**2 * 1.6**2 / (RATE_HZ * 200.0**2)) ** (1 / 3)
+    detector = _bank(window_s=120.0)
+    rng = random.Random(6)
+    first = None
+    for k in range(int(151.0 * RATE_HZ)):
+        t = k / RATE_HZ
+        pressure = P0_PA - 200.0 * max(0.0, t - onset_s) + rng.gauss(0.0, 1.6)
+        detector.add_sample("s1", t, pressure, T0_K - 273.15)
+        assessment = detector.assess()
+        if assessment is not None and assessment.level is not Level.OK:
+            first = assessment
+            break
+    assert first is not None
+    assert onset_s < t <= onset_s + max(1.5 * limit_s, 4 / RATE_HZ)
+    assert "with the 120 s window's noise" in first.reason
+
+
+def test_without_the_pooled_noise_the_same_onset_waits_for_the_windows_own() -> None:
+    """The same leak judged by each window's own residuals only (no budget, so no
+    pooled tests, and the 1 s window's own z): several times later."""
+    pooled, _ = _first_warning(_bank(window_s=120.0), 152.0, -200.0, 150.0, seed=6)
+    own, _ = _first_warning(
+        _bank(window_s=120.0, false_alarm_interval_days=None), 152.0, -200.0, 150.0, seed=6
+    )
+    assert pooled is not None
+    assert own is not None
+    assert own - 150.0 > 2 * (pooled - 150.0)
+
+
+def test_a_fast_leak_holds_its_level_while_its_kink_swells_the_pooled_noise() -> None:
+    """Seconds after the onset the longest window's residuals hold the kink and the
+    pooled test fails; the windows' own residuals (a line within the leak) hold it."""
+    detector = _bank(window_s=120.0)
+    rng = random.Random(9)
+    onset_s = 150.0
+    levels_after_onset = set()
+    for k in range(int(190.0 * RATE_HZ)):
+        t = k / RATE_HZ
+        pressure = P0_PA - 200.0 * max(0.0, t - onset_s) + rng.gauss(0.0, 1.6)
+        detector.add_sample("s1", t, pressure, T0_K - 273.15)
+        assessment = detector.assess()
+        if t > onset_s + 0.5:
+            assert assessment is not None
+            levels_after_onset.add(assessment.level)
+    assert levels_after_onset == {Level.CRITICAL}
+
+
+def test_the_budget_pays_for_the_pooled_tests() -> None:
+    """2K − 1 tests share the budget: every window's z is above that of K tests."""
+    with_pooled = _bank().thresholds_sigma
+    parameters = _bank().parameters
+    from hullwatch.daemon.false_alarm import window_thresholds
+
+    alone = window_thresholds(parameters.windows_s, 365.0)
+    assert all(a > b for a, b in zip(with_pooled, alone, strict=True))
+
+
+# --- start-up: judged from the first seconds, with the correction held uncertain -----
+
+
+def _lagged_cycle_zone(**overrides: object) -> ZoneDetector:
+    parameters: dict[str, object] = {
+        "window_s": 600.0,
+        "min_window_s": 4.0,
+        "false_alarm_interval_days": 365.0,
+        "temperature_lag_s": 60.0,
+        "temperature_window_s": 600.0,
+        "warning": 0.002,
+        "critical": 0.03,
+        "volume_m3": 916.0,
+    }
+    parameters.update(overrides)
+    return _zone(**parameters)  # type: ignore[arg-type]
+
+
+def _cycle_from_cold_start(
+    detector: ZoneDetector, seconds: float, *, phase: float, seed: int, leak=None
+) -> list[tuple[float, Level]]:
+    """±0.3 K, 92 min, at `phase`; the die starts at the gas temperature (not at its
+    steady lag: a just-powered sensor) and follows with τ = 60 s, integrated exactly
+    per step for a linear gas temperature. Returns the level changes."""
+    rng = random.Random(seed)
+    omega = 2 * math.pi / 5520.0
+    dt = 1 / RATE_HZ
+    decay = math.exp(-dt / 60.0)
+    gas = T0_K + 0.3 * math.sin(phase)
+    die = gas
+    changes = []
+    for k in range(int(seconds * RATE_HZ)):
+        t = k * dt
+        gas_next = T0_K + 0.3 * math.sin(omega * (t + dt) + phase)
+        slope = (gas_next - gas) / dt
+        # dT_s/dt = (T_g − T_s)/τ with T_g linear over the step.
+        die = gas_next - 60.0 * slope + (die - gas + 60.0 * slope) * decay
+        gas = gas_next
+        pressure = 101_300.0 * gas / T0_K + rng.gauss(0.0, 1.6)
+        if leak is not None:
+            pressure += leak(t)
+        detector.add_sample("s1", t, pressure, die - 273.15 + rng.gauss(0.0, 0.002))
+        assessment = detector.assess()
+        if assessment is not None and assessment.level_changed:
+            changes.append((t, assessment.level))
+    return changes
+
+
+@pytest.mark.parametrize("phase", [0.0, math.pi / 2, math.pi, 3 * math.pi / 2])
+def test_a_cold_start_in_the_thermal_cycle_raises_nothing(phase: float) -> None:
+    """The first twenty minutes, at four phases of the cycle, with the die's start-up
+    transient: nothing raised while the temperature fit fills, nor after (at
+    phase π the transient alone raised a warning at 594 s when the fit was
+    trusted as soon as it was full)."""
+    assert _cycle_from_cold_start(_lagged_cycle_zone(), 1200.0, phase=phase, seed=11) == []
+
+
+def test_a_large_leak_right_after_start_alarms_at_once() -> None:
+    """A leak from t = 20 s, when the temperature fit holds 20 s: the windows are
+    judged from the start (with the correction held uncertain), so −5 Pa/s alarms
+    within 5 s and −1 Pa/s within 20 s, not once the 600 s fit is half full (300 s,
+    as it was)."""
+    for rate_pa_per_s, within_s in ((-5.0, 5.0), (-1.0, 20.0)):
+        changes = _cycle_from_cold_start(
+            _lagged_cycle_zone(),
+            20.0 + within_s + 1.0,
+            phase=0.0,
+            seed=12,
+            leak=lambda t, rate=rate_pa_per_s: rate * max(0.0, t - 20.0),
+        )
+        assert changes, rate_pa_per_s
+        t_first, level = changes[0]
+        assert level is not Level.OK
+        assert 20.0 < t_first < 20.0 + within_s
+
+
+def test_each_sensor_has_its_own_lag() -> None:
+    """A sensor whose die lags 30 s in a zone configured for 60 s: its own lag
+    corrects it (the longest window's slope stays small), the zone's does not."""
+
+    def residual(sensor_lags_s: dict[str, float]) -> float:
+        detector = _lagged_cycle_zone(sensor_lags_s=sensor_lags_s)
+        rng = random.Random(13)
+        omega = 2 * math.pi / 5520.0
+        lag_s = 30.0
+        gain = 1 / math.sqrt(1 + (omega * lag_s) ** 2)
+        phase = math.atan(omega * lag_s)
+        worst = 0.0
+        for k in range(int(2400 * 5.0)):  # 5 Hz is plenty for the slope of a cycle
+            t = k / 5.0
+            gas = T0_K + 0.3 * math.sin(omega * t)
+            die = T0_K + 0.3 * gain * math.sin(omega * t - phase)
+            detector.add_sample("s1", t, 101_300.0 * gas / T0_K + rng.gauss(0.0, 1.6), die - 273.15)
+            if k % 300 == 0 and t > 700:
+                detector.assess()
+                lines = detector._tracks["s1"]
+                worst = max(worst, abs(lines.slopes[-1]))
+        return worst
+
+    assert residual({"s1": 30.0}) < 0.001
+    assert residual({}) > 0.002

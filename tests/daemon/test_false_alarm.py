@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 
@@ -31,6 +32,27 @@ def test_budget_is_split_between_windows() -> None:
     assert rate == pytest.approx(1.0 / (365.0 * SECONDS_PER_DAY), rel=1e-6)
 
 
+WINDOW_S, RATE_HZ, DURATION_S = 4.0, 25.0, 20000.0
+
+
+def _crossings(bank: LineFitBank, seed: int, above_level: Callable[[LineFitBank], bool]) -> int:
+    """Up-crossings over DURATION_S of white noise (1.6 Pa at RATE_HZ), counted once
+    every window of `bank` is full; `above_level` judges the refreshed bank."""
+    rng = random.Random(seed)
+    crossings = 0
+    above = False
+    for k in range(int(DURATION_S * RATE_HZ)):
+        t = k / RATE_HZ
+        bank.add(t, rng.gauss(0.0, 1.6))
+        if t < bank.windows_s[-1]:
+            continue
+        bank.refresh()
+        now_above = above_level(bank)
+        crossings += now_above and not above
+        above = now_above
+    return crossings
+
+
 @pytest.mark.parametrize("level", [3.5])
 def test_crossings_of_white_noise_stay_within_the_predicted_rate(level: float) -> None:
     """A 4 s window at 25 Hz over 20000 s of sealed-chamber noise: slope/SE rises
@@ -38,25 +60,32 @@ def test_crossings_of_white_noise_stay_within_the_predicted_rate(level: float) -
     second (the continuous-time rate; sampling only removes crossings), and not
     absurdly less often, or the budget would be wasted. (Against the Gaussian
     level itself it crosses ~1.4 times too often: the SE is estimated.)"""
-    rng = random.Random(7)
-    window_s, rate_hz, duration_s = 4.0, 25.0, 20000.0
-    bank = LineFitBank((window_s,))
-    crossings = 0
-    above = False
-    for k in range(int(duration_s * rate_hz)):
-        t = k / rate_hz
-        bank.add(t, rng.gauss(0.0, 1.6))
-        if t < window_s:
-            continue
-        fit = bank.fit(0)
-        assert fit is not None
-        now_above = -fit.slope / fit.slope_stderr > student_threshold(level, fit.sample_count - 2)
-        crossings += now_above and not above
-        above = now_above
-    predicted = crossing_rate_per_s(level, window_s) * (duration_s - window_s)
+
+    def above_level(bank: LineFitBank) -> bool:
+        required = student_threshold(level, bank.counts[0] - 2)
+        return -bank.slopes[0] / bank.slope_stderrs[0] > required
+
+    crossings = _crossings(LineFitBank((WINDOW_S,)), 7, above_level)
+    predicted = crossing_rate_per_s(level, WINDOW_S) * (DURATION_S - WINDOW_S)
     assert 0.5 * predicted < crossings < 1.0 * predicted
 
 
 def test_student_threshold_is_above_the_gaussian_and_meets_it_at_many_samples() -> None:
     assert student_threshold(6.4, 98) == pytest.approx(7.15, abs=0.05)
     assert student_threshold(6.4, 1e6) == pytest.approx(6.4, abs=1e-4)
+
+
+def test_crossings_with_the_pooled_noise_stay_within_the_predicted_rate() -> None:
+    """The pooled test: a 4 s window's slope over its standard error with the noise
+    of a 64 s window (~1600 samples). Its tail is nearly Gaussian, so Student's
+    quantile at the pooled degrees of freedom keeps it within (3/W)·z·φ(z)."""
+    level, longest_s = 3.5, 64.0
+
+    def above_level(bank: LineFitBank) -> bool:
+        pooled_stderr = (bank.residual_variances[1] / bank.sxxs[0]) ** 0.5
+        required = student_threshold(level, bank.counts[1] - 2)
+        return -bank.slopes[0] / pooled_stderr > required
+
+    crossings = _crossings(LineFitBank((WINDOW_S, longest_s)), 8, above_level)
+    predicted = crossing_rate_per_s(level, WINDOW_S) * (DURATION_S - longest_s)
+    assert 0.5 * predicted < crossings < 1.0 * predicted

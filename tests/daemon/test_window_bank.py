@@ -93,6 +93,11 @@ def test_refresh_gives_every_window_its_fit_bit_for_bit() -> None:
             assert bank.slope_stderrs[index] == fit.slope_stderr
             assert bank.intercepts_at_last[index] == fit.intercept_at_last
             assert bank.spans_s[index] == fit.span_s
+            assert bank.residual_variances[index] == pytest.approx(fit.residual_rms**2, rel=1e-12)
+            # sxx is what turns a residual variance into the slope's variance.
+            assert bank.residual_variances[index] / bank.sxxs[index] == pytest.approx(
+                fit.slope_stderr**2, rel=1e-12
+            )
             # The running sums (with their periodic rebuilds) keep the digits
             # a direct two-pass fit over the same samples has.
             inside = [(ti, yi) for ti, yi in held if ti >= t - window_s]

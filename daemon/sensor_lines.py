@@ -1,0 +1,157 @@
+"""One sensor's bank of windows with its thermal lag taken out: the lines a zone judges.
+
+Per window the detector needs the slope of q_s = P·T_ref/T_s with the lag's
+share removed (`thermal_lag`), and two standard errors of it:
+
+- **own**: from the window's own residuals (Student's t with n − 2 degrees of
+  freedom). Honest whatever the noise does, but a short window has few
+  samples to estimate it from, and a window straddling a leak's onset has a
+  kink in it that inflates its residuals exactly when the slope matters.
+- **pooled**: the same slope's standard error with the noise variance taken
+  from the longest window, √(s²_longest/Σ(t − t̄)²). Thousands of degrees of
+  freedom instead of tens, and a kink of a few samples hardly moves it: a
+  1 mm hole in a 50 L chamber is significant about 3 samples after it opens
+  with pooled noise, 15 with the window's own. The longest window's residuals
+  also hold what the line and the lag correction leave of the thermal cycle,
+  so s²_longest is at least the white noise: conservative, not optimistic.
+
+Both tests are made (the false-alarm budget pays for both, `zone_parameters`):
+the pooled one catches an onset early, the own one holds a level once a large
+leak's kink has swollen the longest window's residuals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from .physics import KELVIN_AT_0_C
+from .thermal_lag import ThermalLag
+from .window_bank import LineFitBank
+
+# Until the temperature fit spans its window, the lag correction is judged
+# with this many times its own size added to its uncertainty: a windows's
+# verdict must then hold even if the correction were wrong by that factor
+# (thermal_lag.ThermalLag.settled says why it can be).
+STARTUP_CORRECTION_MARGIN = 2.0
+
+
+class SensorLines:
+    """A sensor's samples of q_s in a `LineFitBank`, its temperature history, and,
+    after `refresh`, one line per window as parallel lists (index: the bank's)."""
+
+    __slots__ = (
+        "_pooled",
+        "_reference_temperature_k",
+        "bank",
+        "counts",
+        "fills",
+        "pooled_dof",
+        "pooled_stderrs",
+        "pressure_pa",
+        "slopes",
+        "stderrs",
+        "t_s",
+        "temperature_c",
+        "thermal",
+    )
+
+    def __init__(
+        self,
+        windows_s: Sequence[float],
+        *,
+        thermal: ThermalLag | None,
+        pooled: bool,
+        reference_temperature_k: float,
+    ) -> None:
+        self.bank = LineFitBank(windows_s)
+        self.thermal = thermal
+        self._pooled = pooled
+        self._reference_temperature_k = reference_temperature_k
+        self.pressure_pa = 0.0
+        self.temperature_c = 0.0
+        self.t_s = 0.0
+        size = len(windows_s)
+        self.counts = [0] * size  # 0: no line in this window (yet)
+        self.slopes = [0.0] * size  # of q_s, lag removed, Pa/s
+        self.stderrs = [0.0] * size  # from the window's own residuals
+        self.pooled_stderrs = [math.inf] * size  # inf: no pooled test for this window
+        self.fills = [0.0] * size  # span / window; 0 while it may not be judged
+        self.pooled_dof = 0  # degrees of freedom of the pooled noise
+
+    def add(self, t_s: float, pressure_pa: float, temperature_c: float) -> None:
+        temperature_k = temperature_c + KELVIN_AT_0_C
+        self.bank.add(t_s, pressure_pa * self._reference_temperature_k / temperature_k)
+        if self.thermal is not None:
+            self.thermal.add(t_s, temperature_k)
+        self.pressure_pa = pressure_pa
+        self.temperature_c = temperature_c
+        self.t_s = t_s
+
+    def refresh(self) -> None:
+        """Every window's corrected line and its two standard errors."""
+        bank = self.bank
+        bank.refresh()
+        counts, slopes, stderrs = bank.counts, bank.slopes, bank.slope_stderrs
+        intercepts, spans, sxxs = bank.intercepts_at_last, bank.spans_s, bank.sxxs
+        windows_s = bank.windows_s
+        longest = len(windows_s) - 1
+        pooled_variance = 0.0
+        self.pooled_dof = 0
+        if self._pooled and counts[longest] > 0:
+            pooled_variance = bank.residual_variances[longest]
+            self.pooled_dof = counts[longest] - 2
+        thermal = self.thermal
+        model = None
+        judgeable = True
+        widen = 0.0
+        origin_t_s = cubic_window_s = lag_s = temperature_k = 0.0
+        base = per_u = var0 = var1 = var2 = 0.0
+        if thermal is not None:
+            cubic = thermal.fit
+            model = cubic.model()
+            # No correction at all yet: the windows are shown but not judged.
+            judgeable = model is not None
+            if model is not None:
+                base, per_u, var0, var1, var2 = model
+            if not thermal.settled:
+                widen = STARTUP_CORRECTION_MARGIN
+            origin_t_s = cubic.origin_t_s
+            cubic_window_s = cubic.window_s
+            lag_s = thermal.lag_s
+            temperature_k = self.temperature_c + KELVIN_AT_0_C
+        out_counts, out_slopes, out_stderrs = self.counts, self.slopes, self.stderrs
+        out_pooled, out_fills = self.pooled_stderrs, self.fills
+        sqrt, hypot = math.sqrt, math.hypot
+        for k, window_s in enumerate(windows_s):
+            n = counts[k]
+            out_counts[k] = n
+            if n == 0:
+                continue
+            slope = slopes[k]
+            stderr = stderrs[k]
+            pooled_stderr = (
+                sqrt(pooled_variance / sxxs[k])
+                if k < longest and pooled_variance > 0.0
+                else math.inf
+            )
+            if model is not None:
+                # ThermalLag.slope_correction, written out: the cubic is read once.
+                u = (self.t_s - spans[k] / 2.0 - origin_t_s) / cubic_window_s
+                variance = var0 + u * (var1 + u * var2)
+                gain = intercepts[k] * lag_s / temperature_k
+                shift = gain * (base + per_u * u)
+                extra = abs(gain) * sqrt(variance if variance > 0.0 else 0.0)
+                if widen:
+                    extra = hypot(extra, widen * shift)
+                slope -= shift
+                stderr = hypot(stderr, extra)
+                pooled_stderr = hypot(pooled_stderr, extra)
+            out_slopes[k] = slope
+            out_stderrs[k] = stderr
+            out_pooled[k] = pooled_stderr
+            if judgeable:
+                fill = spans[k] / window_s
+                out_fills[k] = fill if fill < 1.0 else 1.0
+            else:
+                out_fills[k] = 0.0
