@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: setup test lint bench bench-detection bench-hil soak demo clean
+.PHONY: setup test lint bench bench-detection bench-lag bench-hil soak demo clean
 
 setup: ## venv, the package with its dev tools, and Mosquitto where it is missing
 	./scripts/install-mosquitto
@@ -24,6 +24,9 @@ bench: ## detector cost per sample and memory per window (numbers go in docs/)
 
 bench-detection: ## every reference case (hil/scenarios/reference) vs the LS limit and a baseline; the 24 h case takes long
 	$(BIN)/python bench/detection.py
+
+bench-lag: ## the online thermal-lag estimate on the reference cases and two 3 h runs (docs/detection.md)
+	$(BIN)/python bench/lag_estimate.py --long
 
 bench-hil: ## accelerated HIL speed: one BMP388 at 25 Hz, HOURS simulated (default 1; docs/hil-performance.md)
 	$(BIN)/python bench/hil_speed.py --hours $(or $(HOURS),1)

@@ -48,12 +48,12 @@ from pathlib import Path
 from typing import Any
 
 from hullwatch.daemon.config import Config
-from hullwatch.daemon.detector import ZoneDetector
 from hullwatch.daemon.physics import KELVIN_AT_0_C, R_AIR_J_PER_KG_K, hole_diameter_m
 from hullwatch.daemon.service import zone_parameters
 from hullwatch.hil.accelerated import run_accelerated
 from hullwatch.hil.hil_config import daemon_config
 from hullwatch.hil.run_result import truth_at
+from hullwatch.hil.sample_tap import detector_samples
 from hullwatch.hil.scenario import Scenario, load_scenario
 
 REFERENCE = Path(__file__).resolve().parents[1] / "hil" / "scenarios" / "reference"
@@ -163,37 +163,22 @@ def _run_case(name: str) -> CaseRun:
     path = REFERENCE / f"{name}.toml"
     long_case = load_scenario(path).duration_s > 3600
     scenario = load_scenario(path)
-    times, pressures, temperatures = array("d"), array("d"), array("d")
-    original = ZoneDetector.add_sample
-
-    def tap(
-        self: ZoneDetector, sensor_id: str, t_s: float, pressure_pa: float, temperature_c: float
-    ) -> None:
-        times.append(t_s)
-        pressures.append(pressure_pa)
-        temperatures.append(temperature_c)
-        original(self, sensor_id, t_s, pressure_pa, temperature_c)
-
-    ZoneDetector.add_sample = tap  # type: ignore[method-assign]
-    try:
+    with detector_samples() as samples:
         start = time.monotonic()
         # The long case reports its progress (every 600 simulated seconds) on stderr.
         result = run_accelerated(scenario, name=name, progress=sys.stderr if long_case else None)
         wall_s = time.monotonic() - start
-    finally:
-        ZoneDetector.add_sample = original  # type: ignore[method-assign]
 
-    t0 = times[0] if times else 0.0
     return CaseRun(
         name=name,
         wall_s=wall_s,
         report=result.report(),
         onset_s=_onset_s(scenario),
-        noise_pa=_noise_pa(pressures),
+        noise_pa=_noise_pa(samples.pressures_pa),
         rate_hz=scenario.sensors[0].rate_hz,
-        times=array("d", (t - t0 for t in times)),
-        pressures=pressures,
-        temperatures=temperatures,
+        times=samples.times_from_first(),
+        pressures=samples.pressures_pa,
+        temperatures=samples.temperatures_c,
     )
 
 

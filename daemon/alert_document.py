@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .assessment import Assessment
+from .lag_estimate import LagEstimate
 from .poller import SensorPoller
 
 ALERT_SCHEMA_VERSION = 1
@@ -54,7 +55,13 @@ def alert_document(
     }
 
 
-def telemetry_document(assessment: Assessment, *, station: str) -> dict[str, Any]:
+def telemetry_document(
+    assessment: Assessment,
+    *,
+    station: str,
+    lags: dict[str, tuple[float, LagEstimate | None]] | None = None,
+) -> dict[str, Any]:
+    """`lags`: per sensor, the configured thermal lag and the measured one."""
     a = assessment
     return {
         "station": station,
@@ -68,6 +75,14 @@ def telemetry_document(assessment: Assessment, *, station: str) -> dict[str, Any
         "window_fill": round(a.window_fill, 3),
         "sensors": list(a.sensors_used),
         "sensors_suspect": list(a.sensors_suspect),
+        "temperature_lag": {
+            sensor_id: {
+                "configured_s": configured_s,
+                "estimated_s": None if estimate is None else round(estimate.lag_s, 2),
+                "estimated_stderr_s": None if estimate is None else round(estimate.stderr_s, 2),
+            }
+            for sensor_id, (configured_s, estimate) in (lags or {}).items()
+        },
     }
 
 

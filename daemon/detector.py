@@ -18,6 +18,7 @@ import statistics
 
 from .assessment import Assessment, Judgement, assessment_from_rate
 from .false_alarm import student_threshold
+from .lag_estimate import LagEstimate
 from .levels import Level
 from .physics import KELVIN_AT_0_C
 from .sensor_lines import SensorLines
@@ -115,6 +116,15 @@ class ZoneDetector:
             )
             self._tracks[sensor_id] = track
         track.add(t_s, pressure_pa, temperature_c)
+
+    def lag_estimates(self) -> dict[str, tuple[float, LagEstimate | None]]:
+        """Per sensor: the configured thermal lag and the measured one (None: not
+        yet, about 40 minutes of a thermal cycle are needed)."""
+        p = self.parameters
+        return {
+            sensor_id: (p.lag_of(sensor_id), track.lag_estimator.estimate())
+            for sensor_id, track in self._tracks.items()
+        }
 
     def forget_sensor(self, sensor_id: str) -> None:
         """Drop a sensor's window (after a fault its old samples no longer join the new ones)."""

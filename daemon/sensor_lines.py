@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from .lag_estimate import LagEstimator
 from .physics import KELVIN_AT_0_C
 from .thermal_lag import ThermalLag
 from .window_bank import LineFitBank
@@ -46,6 +47,7 @@ class SensorLines:
         "bank",
         "counts",
         "fills",
+        "lag_estimator",
         "pooled_dof",
         "pooled_stderrs",
         "pressure_pa",
@@ -66,6 +68,9 @@ class SensorLines:
     ) -> None:
         self.bank = LineFitBank(windows_s)
         self.thermal = thermal
+        # Measures the lag whatever is configured: the configured τ is checked
+        # against it (a τ of 0 for a die that lags is the likely mistake).
+        self.lag_estimator = LagEstimator()
         self._pooled = pooled
         self._reference_temperature_k = reference_temperature_k
         self.pressure_pa = 0.0
@@ -84,6 +89,7 @@ class SensorLines:
         self.bank.add(t_s, pressure_pa * self._reference_temperature_k / temperature_k)
         if self.thermal is not None:
             self.thermal.add(t_s, temperature_k)
+        self.lag_estimator.add(t_s, pressure_pa, temperature_k)
         self.pressure_pa = pressure_pa
         self.temperature_c = temperature_c
         self.t_s = t_s

@@ -46,6 +46,7 @@ from .alert_document import alert_document, health_document, telemetry_document
 from .config import Config, ConfigError, load_config
 from .detector import Assessment, ZoneDetector, ZoneParameters
 from .exit_codes import ExitCode
+from .lag_estimate import LagEstimate, lag_disagrees
 from .levels import Level, LevelPolicy
 from .logging_setup import configure_logging
 from .outbox import Outbox, OutboxError
@@ -140,6 +141,7 @@ class Daemon:
             detector.level = carry.levels.get(zone_id, Level.OK)
         self._zone_of = {sensor.id: sensor.zone for sensor in config.sensors}
         self._latest: dict[str, Assessment] = {}
+        self._lag_disagrees: set[str] = set()  # sensors already warned about
         self._last_alert_s = {z: t for z, t in carry.last_alert_s.items() if z in self.detectors}
         # `open_bus`: the I2C transports; an accelerated HIL run reaches its bus in-process.
         self._factory = SensorFactory(config.sensors, open_bus=open_bus)
@@ -355,9 +357,39 @@ class Daemon:
             tick += 1
             await asyncio.sleep(max(0.0, start_s + tick * interval_s - self._clock()))
             for zone_id, assessment in self._latest.items():
+                lags = self.detectors[zone_id].lag_estimates()
+                self._check_lags(zone_id, lags)
                 self.publisher.publish_telemetry(
-                    zone_id, telemetry_document(assessment, station=self.config.station)
+                    zone_id,
+                    telemetry_document(assessment, station=self.config.station, lags=lags),
                 )
+
+    def _check_lags(self, zone_id: str, lags: dict[str, tuple[float, LagEstimate | None]]) -> None:
+        """Warn once when a sensor's measured thermal lag says its configured one is
+        wrong (and say so again when they come to agree)."""
+        for sensor_id, (configured_s, estimate) in lags.items():
+            if estimate is None:
+                continue
+            wrong = lag_disagrees(configured_s, estimate)
+            if wrong == (sensor_id in self._lag_disagrees):
+                continue
+            fields = {
+                "zone": zone_id,
+                "sensor": sensor_id,
+                "configured_s": configured_s,
+                "estimated_s": round(estimate.lag_s, 2),
+                "estimated_stderr_s": round(estimate.stderr_s, 2),
+            }
+            if wrong:
+                self._lag_disagrees.add(sensor_id)
+                log.warning(
+                    "temperature lag differs from the configured one; set"
+                    " temperature_lag_s to the measured value",
+                    **fields,
+                )
+            else:
+                self._lag_disagrees.discard(sensor_id)
+                log.info("temperature lag agrees with the configured one", **fields)
 
 
 # --- the process: signals, reload, shutdown -------------------------------------------

@@ -9,6 +9,7 @@ import random
 import pytest
 
 from hullwatch.daemon.detector import ZoneDetector, ZoneParameters
+from hullwatch.daemon.lag_estimate import lag_disagrees
 from hullwatch.daemon.levels import LevelPolicy
 from hullwatch.daemon.thermal_lag import SlidingCubicFit
 
@@ -109,3 +110,16 @@ def test_cubic_fit_needs_samples() -> None:
     assert fit.curvature(0.0) is None
     with pytest.raises(ValueError, match="positive"):
         SlidingCubicFit(0.0)
+
+
+def test_the_detector_measures_each_sensors_lag_and_it_flags_a_wrong_one() -> None:
+    """τ = 60 s configured as 0: after 50 minutes of the cycle the detector's own
+    estimate says ~60 s, and that the configuration is wrong."""
+    detector = _zone(0.0)
+    _sealed_cycle(detector, 3000.0, seed=3)
+    configured_s, estimate = detector.lag_estimates()["s"]
+    assert configured_s == 0.0
+    assert estimate is not None
+    assert estimate.lag_s == pytest.approx(LAG_S, rel=0.1)
+    assert lag_disagrees(configured_s, estimate)
+    assert not lag_disagrees(LAG_S, estimate)

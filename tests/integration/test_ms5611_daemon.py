@@ -75,6 +75,10 @@ def test_ms5611_through_the_daemon(
         # OSR 4096: 1.2 Pa RMS; the datasheet's absolute error does not apply to a simulator.
         assert telemetry["pressure_pa"] == pytest.approx(PRESSURE_PA, abs=10.0)
         assert telemetry["temperature_c"] == pytest.approx(290.0 - 273.15, abs=0.05)
+        # The lag is measured whatever is configured; seconds in, there is no estimate yet.
+        assert telemetry["temperature_lag"] == {
+            "baro": {"configured_s": 0.0, "estimated_s": None, "estimated_stderr_s": None}
+        }
         recorder.wait_for(
             lambda m: m.topic.endswith("/health") and m.json()["reason"].startswith("stuck"),
             20,
