@@ -19,13 +19,13 @@ import statistics
 from .assessment import Assessment, Judgement, assessment_from_rate
 from .false_alarm import student_threshold
 from .lag_estimate import LagEstimate
-from .levels import Level
+from .levels import Level, level_of_rank
 from .physics import KELVIN_AT_0_C
 from .sensor_lines import SensorLines
 from .thermal_lag import ThermalLag
-from .zone_parameters import WINDOW_RATIO, ZoneParameters
+from .zone_parameters import ZoneParameters
 
-__all__ = ["AGREEMENT_SIGMA", "WINDOW_RATIO", "Assessment", "ZoneDetector", "ZoneParameters"]
+__all__ = ["AGREEMENT_SIGMA", "Assessment", "ZoneDetector", "ZoneParameters"]
 
 # Two windows' estimates agree while they lie within this many standard errors
 # (the adaptive choice of the reported window, see `_select`).
@@ -36,7 +36,6 @@ AGREEMENT_SIGMA = 4.0
 # per sample count a window passes through while it fills.
 _DOF_BITS = 6
 
-_LEVELS = (Level.OK, Level.WARNING, Level.CRITICAL)  # by rank
 _Vote = tuple[str, float, float]  # sensor, slope, its standard error
 
 
@@ -264,15 +263,14 @@ class ZoneDetector:
         both (a level must not flap because the reported window changed).
         """
         policy = self.parameters.policy
-        warning, critical = policy.warning_pa_per_s, policy.critical_pa_per_s
         release = policy.release_fraction
-        held_warning, held_critical = release * warning, release * critical
+        floor = release * policy.warning_pa_per_s  # below it no window enters or holds
         previous_rank = self.level.rank
         rank = 0
         entered_by: tuple[float, float, bool] | None = None
         for i in judged:
             fall = -e.slopes[i] * scale
-            if fall < held_warning:  # below this fall no window enters or holds anything
+            if fall < floor:
                 continue
             k = e.windows[i]
             z = fall / (e.stderrs[i] * scale)
@@ -288,20 +286,13 @@ class ZoneDetector:
                     passes = True
                     test = (z_pooled, required_pooled, True)
                 holds = holds or z_pooled >= release * required_pooled
-            held = 0
-            if holds:
-                if previous_rank >= 1:
-                    held = 1
-                if previous_rank >= 2 and fall >= held_critical:
-                    held = 2
-            entered = 0
-            if passes and fall >= warning:
-                entered = 2 if fall >= critical else 1
+            entered = policy.entered_rank(fall, passes)
+            held = policy.held_rank(previous_rank, fall, holds)
             if entered > previous_rank and entered > rank:
                 rank, chosen, entered_by = entered, i, test
             elif held > rank:
                 rank = held
-        self.level = _LEVELS[rank]
+        self.level = level_of_rank(rank)
         return chosen, entered_by if rank > previous_rank else None
 
     def _sigma(self, index: int, degrees_of_freedom: int) -> float:

@@ -500,16 +500,36 @@ class LagEstimator:
 # A configured lag disagrees with the measured one when they differ by more than
 # this many standard errors of the estimate and by more than this share of the
 # larger of the two (a τ of 0 configured for a die that lags 60 s: flagged; 58 s
-# configured against 60.4 ± 0.4 s measured: not worth a warning).
+# configured against 60.4 ± 0.4 s measured: not worth a warning) ...
 DISAGREEMENT_SIGMA = 4.0
 DISAGREEMENT_FRACTION = 0.1
+# ... and only when the estimate is at least this precise, as a share of the
+# larger of the two: without a thermal cycle the estimate is pulled towards 0 by
+# the error of T_s' (errors in the regressor), which its standard error does not
+# show, but it is then also imprecise (60 s true, no cycle: 2.6 ± 10.6 s).
+PRECISION_FRACTION = 0.1
+# A flagged lag is cleared only once they agree within these (hysteresis: an
+# estimate near the boundary must not warn and clear at every telemetry tick).
+AGREEMENT_SIGMA = 2.0
+AGREEMENT_FRACTION = 0.05
 
 
 def lag_disagrees(configured_s: float, estimate: LagEstimate) -> bool:
-    """Whether the measured lag says the configured one is wrong."""
+    """Whether the measured lag says, precisely enough, that the configured one is wrong."""
     difference = abs(estimate.lag_s - configured_s)
     scale = max(abs(estimate.lag_s), configured_s)
     return (
-        difference > DISAGREEMENT_SIGMA * estimate.stderr_s
+        estimate.stderr_s <= PRECISION_FRACTION * scale
+        and difference > DISAGREEMENT_SIGMA * estimate.stderr_s
         and difference > DISAGREEMENT_FRACTION * scale
+    )
+
+
+def lag_agrees(configured_s: float, estimate: LagEstimate) -> bool:
+    """Whether the measured lag is close enough to the configured one to clear a warning."""
+    difference = abs(estimate.lag_s - configured_s)
+    scale = max(abs(estimate.lag_s), configured_s)
+    return (
+        difference <= AGREEMENT_SIGMA * estimate.stderr_s
+        or difference <= AGREEMENT_FRACTION * scale
     )

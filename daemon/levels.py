@@ -17,6 +17,11 @@ class Level(StrEnum):
 
 
 _RANK = {Level.OK: 0, Level.WARNING: 1, Level.CRITICAL: 2}
+_LEVELS = (Level.OK, Level.WARNING, Level.CRITICAL)  # by rank
+
+
+def level_of_rank(rank: int) -> Level:
+    return _LEVELS[rank]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,26 @@ class LevelPolicy:
     significance_sigma: float
     release_fraction: float
 
+    def entered_rank(self, fall_pa_per_s: float, significant: bool) -> int:
+        """The rank of the highest level this fall enters (0: none), given whether it
+        passed the significance its test asks for."""
+        if not significant or fall_pa_per_s < self.warning_pa_per_s:
+            return 0
+        return 2 if fall_pa_per_s >= self.critical_pa_per_s else 1
+
+    def held_rank(self, current_rank: int, fall_pa_per_s: float, significant: bool) -> int:
+        """The rank of the highest level at or below `current_rank` this fall still
+        holds, given whether it passed `release_fraction` of the significance."""
+        if not significant:
+            return 0
+        release = self.release_fraction
+        rank = 0
+        if current_rank >= 1 and fall_pa_per_s >= release * self.warning_pa_per_s:
+            rank = 1
+        if current_rank >= 2 and fall_pa_per_s >= release * self.critical_pa_per_s:
+            rank = 2
+        return rank
+
     def next_level(
         self,
         current: Level,
@@ -42,52 +67,16 @@ class LevelPolicy:
         stderr_pa_per_s: float,
         sigma: float | None = None,
     ) -> Level:
-        """The level one estimate implies: entered, or held from `current`."""
-        entered = self.entered_level(fall_pa_per_s, stderr_pa_per_s, sigma)
-        held = self.held_level(current, fall_pa_per_s, stderr_pa_per_s, sigma)
-        return entered if entered.rank >= held.rank else held
-
-    def entered_level(
-        self, fall_pa_per_s: float, stderr_pa_per_s: float, sigma: float | None = None
-    ) -> Level:
-        """The highest level whose threshold and significance this estimate passes.
+        """The level one estimate implies: entered, or held from `current`.
 
         `sigma` overrides `significance_sigma` (a window of a bank has its own,
         from the false-alarm budget).
         """
-        z, required = self._significance(fall_pa_per_s, stderr_pa_per_s, sigma)
-        level = Level.OK
-        for candidate in (Level.WARNING, Level.CRITICAL):
-            if fall_pa_per_s >= self.threshold_of(candidate) and z >= required:
-                level = candidate
-        return level
-
-    def held_level(
-        self,
-        current: Level,
-        fall_pa_per_s: float,
-        stderr_pa_per_s: float,
-        sigma: float | None = None,
-    ) -> Level:
-        """The highest level at or below `current` that this estimate still holds."""
-        z, required = self._significance(fall_pa_per_s, stderr_pa_per_s, sigma)
-        level = Level.OK
-        for candidate in (Level.WARNING, Level.CRITICAL):
-            if (
-                current.rank >= candidate.rank
-                and fall_pa_per_s >= self.release_fraction * self.threshold_of(candidate)
-                and z >= self.release_fraction * required
-            ):
-                level = candidate
-        return level
-
-    def _significance(
-        self, fall_pa_per_s: float, stderr_pa_per_s: float, sigma: float | None
-    ) -> tuple[float, float]:
-        """(z of this estimate, the z a level asks for: `sigma` or `significance_sigma`)."""
         required = self.significance_sigma if sigma is None else sigma
         z = fall_pa_per_s / stderr_pa_per_s if stderr_pa_per_s > 0 else 0.0
-        return z, required
+        entered = self.entered_rank(fall_pa_per_s, z >= required)
+        held = self.held_rank(current.rank, fall_pa_per_s, z >= self.release_fraction * required)
+        return _LEVELS[max(entered, held)]
 
     def threshold_of(self, level: Level) -> float:
         if level is Level.CRITICAL:

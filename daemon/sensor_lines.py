@@ -14,6 +14,10 @@ share removed (`thermal_lag`), and two standard errors of it:
   with pooled noise, 15 with the window's own. The longest window's residuals
   also hold what the line and the lag correction leave of the thermal cycle,
   so s²_longest is at least the white noise: conservative, not optimistic.
+  It is also never taken below the window's own white noise, measured from
+  its second differences (which a line ignores and a kink barely moves): a
+  sensor that turns noisier (vibration, a failing part) is not judged by the
+  quieter past its longest window remembers.
 
 Both tests are made (the false-alarm budget pays for both, `zone_parameters`):
 the pooled one catches an onset early, the own one holds a level once a large
@@ -30,10 +34,11 @@ from .physics import KELVIN_AT_0_C
 from .thermal_lag import ThermalLag
 from .window_bank import LineFitBank
 
-# Until the temperature fit spans its window, the lag correction is judged
-# with this many times its own size added to its uncertainty: a windows's
-# verdict must then hold even if the correction were wrong by that factor
-# (thermal_lag.ThermalLag.settled says why it can be).
+# Until the temperature fit has settled, this many times the lag correction's
+# own size is added (in quadrature) to its uncertainty: a start-up transient can
+# make the fitted correction wrong by more than its standard error says
+# (thermal_lag.ThermalLag.settled), and a window must then pass with the
+# correction counted as that uncertain.
 STARTUP_CORRECTION_MARGIN = 2.0
 
 
@@ -100,6 +105,7 @@ class SensorLines:
         bank.refresh()
         counts, slopes, stderrs = bank.counts, bank.slopes, bank.slope_stderrs
         intercepts, spans, sxxs = bank.intercepts_at_last, bank.spans_s, bank.sxxs
+        local_noise = bank.noise_variances
         windows_s = bank.windows_s
         longest = len(windows_s) - 1
         pooled_variance = 0.0
@@ -136,13 +142,16 @@ class SensorLines:
                 continue
             slope = slopes[k]
             stderr = stderrs[k]
-            pooled_stderr = (
-                sqrt(pooled_variance / sxxs[k])
-                if k < longest and pooled_variance > 0.0
-                else math.inf
-            )
+            pooled_stderr = math.inf
+            if k < longest and pooled_variance > 0.0:
+                # Never below the noise the window itself shows (its second
+                # differences): when the sensor gets noisier, the longest
+                # window's residuals learn it only slowly.
+                local = local_noise[k]
+                noise_variance = pooled_variance if pooled_variance > local else local
+                pooled_stderr = sqrt(noise_variance / sxxs[k])
             if model is not None:
-                # ThermalLag.slope_correction, written out: the cubic is read once.
+                # (q·τ/T)·T_s'' at the window's centre (thermal_lag), its model read once.
                 u = (self.t_s - spans[k] / 2.0 - origin_t_s) / cubic_window_s
                 variance = var0 + u * (var1 + u * var2)
                 gain = intercepts[k] * lag_s / temperature_k

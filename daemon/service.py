@@ -46,7 +46,7 @@ from .alert_document import alert_document, health_document, telemetry_document
 from .config import Config, ConfigError, load_config
 from .detector import Assessment, ZoneDetector, ZoneParameters
 from .exit_codes import ExitCode
-from .lag_estimate import LagEstimate, lag_disagrees
+from .lag_estimate import LagEstimate, lag_agrees, lag_disagrees
 from .levels import Level, LevelPolicy
 from .logging_setup import configure_logging
 from .outbox import Outbox, OutboxError
@@ -91,11 +91,11 @@ def zone_parameters(config: Config) -> list[ZoneParameters]:
             false_alarm_interval_days=zone.false_alarm_interval_days,
             temperature_lag_s=zone.temperature_lag_s,
             temperature_window_s=zone.temperature_window_s,
-            sensor_lags_s={
-                sensor.id: sensor.temperature_lag_s
+            sensor_lags_s=tuple(
+                (sensor.id, sensor.temperature_lag_s)
                 for sensor in config.sensors
                 if sensor.zone == zone.id and sensor.temperature_lag_s is not None
-            },
+            ),
             policy=LevelPolicy(
                 warning_pa_per_s=zone.warning_pa_per_s,
                 critical_pa_per_s=zone.critical_pa_per_s,
@@ -366,13 +366,11 @@ class Daemon:
 
     def _check_lags(self, zone_id: str, lags: dict[str, tuple[float, LagEstimate | None]]) -> None:
         """Warn once when a sensor's measured thermal lag says its configured one is
-        wrong (and say so again when they come to agree)."""
+        wrong, and say so once when they have come to agree."""
         for sensor_id, (configured_s, estimate) in lags.items():
             if estimate is None:
                 continue
-            wrong = lag_disagrees(configured_s, estimate)
-            if wrong == (sensor_id in self._lag_disagrees):
-                continue
+            flagged = sensor_id in self._lag_disagrees
             fields = {
                 "zone": zone_id,
                 "sensor": sensor_id,
@@ -380,14 +378,16 @@ class Daemon:
                 "estimated_s": round(estimate.lag_s, 2),
                 "estimated_stderr_s": round(estimate.stderr_s, 2),
             }
-            if wrong:
+            if not flagged and lag_disagrees(configured_s, estimate):
                 self._lag_disagrees.add(sensor_id)
+                # The configuration takes 0 to 3600 s.
+                suggested_s = round(min(max(estimate.lag_s, 0.0), 3600.0))
                 log.warning(
-                    "temperature lag differs from the configured one; set"
-                    " temperature_lag_s to the measured value",
+                    "temperature lag differs from the configured one",
+                    suggested_temperature_lag_s=suggested_s,
                     **fields,
                 )
-            else:
+            elif flagged and lag_agrees(configured_s, estimate):
                 self._lag_disagrees.discard(sensor_id)
                 log.info("temperature lag agrees with the configured one", **fields)
 

@@ -192,7 +192,8 @@ def _invert(matrix: list[list[float]]) -> list[list[float]] | None:
 
 
 class ThermalLag:
-    """One sensor's temperature history, and the slope correction its lag implies."""
+    """One sensor's lag and temperature history: the cubic whose T_s'' corrects each
+    window's slope (applied in `sensor_lines.SensorLines.refresh`)."""
 
     def __init__(self, *, lag_s: float, window_s: float) -> None:
         if lag_s <= 0 or window_s <= 0:
@@ -227,14 +228,3 @@ class ThermalLag:
             self._first_t_s = t_s
         self._history_s = t_s - self._first_t_s
         self._fit.add(t_s, sensor_temperature_k)
-
-    def slope_correction(
-        self, *, centre_t_s: float, q_pa: float, temperature_k: float
-    ) -> tuple[float, float] | None:
-        """What the lag adds to slope(q_s) over a window centred at `centre_t_s`,
-        and its standard error (Pa/s): (q·τ/T)·T_s''(centre)."""
-        curvature = self._fit.curvature(centre_t_s)
-        if curvature is None:
-            return None
-        gain = q_pa * self.lag_s / temperature_k
-        return gain * curvature.second_derivative_k_per_s2, abs(gain) * curvature.stderr_k_per_s2

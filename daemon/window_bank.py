@@ -9,6 +9,11 @@ window's length, so a bank of K windows costs K constant-time updates per
 sample and one buffer, not K buffers. `refresh` computes every window's line
 into parallel lists without an object per window: the detector's per-sample
 path; `fit` gives one window's line as a `LineFit`, bit for bit the same.
+
+Beside the lines, each window's white-noise variance from second differences,
+d_j = y_j − (y_{j−1} + y_{j+1})/2 (Var d = 1.5·σ² for white noise): a straight
+line and a slow curve do not move them, and a kink moves one. A running total
+of d² over the buffer gives any window's sum as a difference of two entries.
 """
 
 from __future__ import annotations
@@ -67,6 +72,11 @@ class LineFitBank:
         # error under another window's noise estimate is √(variance/sxx).
         self.sxxs = [0.0] * len(windows_s)
         self.residual_variances = [0.0] * len(windows_s)
+        # From second differences; 0 with fewer than three samples.
+        self.noise_variances = [0.0] * len(windows_s)
+        # _dd_totals[i]: Σ d_j² for 1 ≤ j ≤ i (d_0 = 0), one entry per sample but
+        # the newest, whose d needs its successor.
+        self._dd_totals: list[float] = []
 
     def __len__(self) -> int:
         return len(self._times) - self._head
@@ -74,6 +84,7 @@ class LineFitBank:
     def clear(self) -> None:
         self._times.clear()
         self._values.clear()
+        self._dd_totals.clear()
         self._head = 0
         self._starts = [0] * len(self.windows_s)
         for sums in self._sums:
@@ -89,6 +100,12 @@ class LineFitBank:
         times.append(t_s)
         values.append(value)
         newest = len(times) - 1
+        totals = self._dd_totals
+        if newest >= 2:
+            d = values[newest - 1] - 0.5 * (values[newest - 2] + value)
+            totals.append(totals[-1] + d * d)
+        elif newest == 1:
+            totals.append(0.0)
         starts = self._starts
         windows_s = self.windows_s
         # The hot path: `_Sums.add` written out per window (the same operations in
@@ -163,6 +180,8 @@ class LineFitBank:
         slopes, stderrs = self.slopes, self.slope_stderrs
         intercepts, counts, spans = self.intercepts_at_last, self.counts, self.spans_s
         sxxs, variances = self.sxxs, self.residual_variances
+        noise, totals = self.noise_variances, self._dd_totals
+        newest = len(times) - 1
         starts = self._starts
         sqrt = math.sqrt
         for k, sums in enumerate(self._sums):
@@ -187,6 +206,9 @@ class LineFitBank:
             stderrs[k] = sqrt(residual_variance / sxx)
             sxxs[k] = sxx
             variances[k] = residual_variance
+            # Interior samples start + 1 … newest − 1 (n ≥ 3, so at least one).
+            start = starts[k]
+            noise[k] = (totals[newest - 1] - totals[start]) / (1.5 * (newest - 1 - start))
             intercepts[k] = sums.y0 + mean_y + slope * (newest_t - sums.t0 - mean_t)
             counts[k] = n
             spans[k] = newest_t - times[starts[k]]
@@ -216,6 +238,13 @@ class LineFitBank:
         head = self._head
         del self._times[:head]
         del self._values[:head]
+        # Differences of the totals are all that is read: rebase them on the new
+        # first sample so they do not grow without bound.
+        # (A gap longer than the longest window leaves only the newest sample, which
+        # has no entry yet.)
+        totals = self._dd_totals
+        base = totals[head] if head < len(totals) else 0.0
+        self._dd_totals = [total - base for total in totals[head:]]
         self._starts = [start - head for start in self._starts]
         self._head = 0
 

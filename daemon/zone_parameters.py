@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .false_alarm import window_thresholds
 from .levels import LevelPolicy
 from .window_bank import geometric_windows
 
 # Successive windows of a bank differ by this factor: fine enough that a leak
-# meets a window close to its best length, few enough (16 from 4 s to 600 s)
+# meets a window close to its best length, few enough (15 from 4 s to 600 s)
 # that the budget split costs little significance.
 WINDOW_RATIO = math.sqrt(2.0)
 
@@ -34,7 +34,7 @@ class ZoneParameters:
     # unless `sensor_lags_s` names the sensor.
     temperature_lag_s: float = 0.0
     temperature_window_s: float = 600.0
-    sensor_lags_s: dict[str, float] = field(default_factory=dict)
+    sensor_lags_s: tuple[tuple[str, float], ...] = ()  # (sensor id, lag): overrides
 
     @property
     def windows_s(self) -> tuple[float, ...]:
@@ -53,7 +53,10 @@ class ZoneParameters:
 
     def lag_of(self, sensor_id: str) -> float:
         """The thermal lag of one sensor's temperature behind the gas (s)."""
-        return self.sensor_lags_s.get(sensor_id, self.temperature_lag_s)
+        for name, lag_s in self.sensor_lags_s:
+            if name == sensor_id:
+                return lag_s
+        return self.temperature_lag_s
 
     def thresholds_sigma(self) -> tuple[float, ...]:
         """Per window, the Gaussian z a fall must reach (before Student's correction).

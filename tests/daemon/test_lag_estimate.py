@@ -15,6 +15,7 @@ from hullwatch.daemon.lag_estimate import (
     LagEstimator,
     _segment_fit,
     _Sums,
+    lag_agrees,
     lag_disagrees,
 )
 
@@ -305,9 +306,31 @@ def _estimate(lag_s: float, stderr_s: float) -> LagEstimate:
         (45.0, (60.4, 0.4), True),
         (45.0, (60.4, 5.0), False),  # the estimate too uncertain to say
         (0.0, (0.3, 0.2), False),  # no lag, none configured
+        (60.0, (2.6, 10.6), False),  # no thermal cycle: pulled to 0, and imprecise
     ],
 )
 def test_a_configured_lag_is_wrong_when_far_and_significant(
     configured_s: float, measured: tuple[float, float], wrong: bool
 ) -> None:
     assert lag_disagrees(configured_s, _estimate(*measured)) is wrong
+
+
+def test_a_flagged_lag_is_cleared_only_well_inside_the_flagging_bounds() -> None:
+    """Between "disagrees" and "agrees" there is a band where a warning already given
+    stands and none is given: an estimate wandering at the boundary does not repeat it."""
+    assert lag_disagrees(52.0, _estimate(60.0, 0.5))
+    assert not lag_agrees(52.0, _estimate(60.0, 0.5))
+    assert not lag_disagrees(55.0, _estimate(60.0, 0.5))  # 8 %: in the band
+    assert not lag_agrees(55.0, _estimate(60.0, 0.5))
+    assert lag_agrees(58.0, _estimate(60.0, 0.5))  # 3 %
+
+
+def test_without_a_cycle_a_correct_lag_is_not_called_wrong() -> None:
+    """τ = 60 s configured and true, no thermal cycle: the estimate drifts towards 0
+    but is too imprecise to contradict the configuration."""
+    estimator = LagEstimator()
+    for t, estimate in _feed(
+        estimator, _chamber(lag_s=60.0, seconds=7200.0, amplitude_k=0.0, seed=1), every_s=600.0
+    ):
+        if estimate is not None:
+            assert not lag_disagrees(60.0, estimate), (t, estimate)

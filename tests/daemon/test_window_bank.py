@@ -103,3 +103,26 @@ def test_refresh_gives_every_window_its_fit_bit_for_bit() -> None:
             inside = [(ti, yi) for ti, yi in held if ti >= t - window_s]
             assert fit.sample_count == len(inside)
             assert fit.slope == pytest.approx(_two_pass_slope(inside), rel=1e-9, abs=1e-12)
+
+
+def test_each_window_measures_its_white_noise_from_second_differences() -> None:
+    """A steep line with 1 Pa of noise, then 3 Pa: each window's second-difference
+    variance is σ² of the samples it holds, whatever the slope (and through the
+    buffer's compaction and a gap longer than the longest window)."""
+    windows = (2.0, 40.0)
+    bank = LineFitBank(windows)
+    rng = random.Random(11)
+    t = 0.0
+    for sigma, seconds in ((1.0, 200.0), (3.0, 200.0)):
+        for _ in range(int(seconds * 25)):
+            t += 0.04
+            bank.add(t, 101_325.0 - 50.0 * t + rng.gauss(0.0, sigma))
+        bank.refresh()
+        assert bank.noise_variances[1] == pytest.approx(sigma**2, rel=0.15)
+        assert bank.noise_variances[0] == pytest.approx(sigma**2, rel=0.6)
+    t += 100.0  # a gap: the longest window holds the newest sample only
+    for _ in range(200):
+        t += 0.04
+        bank.add(t, rng.gauss(0.0, 2.0))
+    bank.refresh()
+    assert bank.noise_variances[1] == pytest.approx(4.0, rel=0.4)

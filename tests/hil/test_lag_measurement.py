@@ -58,7 +58,7 @@ def test_a_wrong_configured_lag_is_measured_and_logged(tmp_path: Path) -> None:
     warnings = [line for line in lines if line["event"].startswith("temperature lag differs")]
     assert len(warnings) == 1  # once, not every telemetry interval
     warning = warnings[0]
-    print(warning)
     assert warning["level"] == "warning"
     assert warning["configured_s"] == 0.0
     assert warning["estimated_s"] == pytest.approx(60.0, rel=0.1)
+    assert warning["suggested_temperature_lag_s"] == round(warning["estimated_s"])
