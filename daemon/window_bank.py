@@ -19,6 +19,7 @@ of d² over the buffer gives any window's sum as a difference of two entries.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Sequence
 
 from .linear_fit import LineFit, line_from_sums
@@ -76,7 +77,7 @@ class LineFitBank:
         self.noise_variances = [0.0] * len(windows_s)
         # _dd_totals[i]: Σ d_j² for 1 ≤ j ≤ i (d_0 = 0), one entry per sample but
         # the newest, whose d needs its successor.
-        self._dd_totals: list[float] = []
+        self._dd_totals = array("d")  # 8 bytes a sample, not a float object's 32
 
     def __len__(self) -> int:
         return len(self._times) - self._head
@@ -84,7 +85,7 @@ class LineFitBank:
     def clear(self) -> None:
         self._times.clear()
         self._values.clear()
-        self._dd_totals.clear()
+        del self._dd_totals[:]
         self._head = 0
         self._starts = [0] * len(self.windows_s)
         for sums in self._sums:
@@ -244,7 +245,7 @@ class LineFitBank:
         # has no entry yet.)
         totals = self._dd_totals
         base = totals[head] if head < len(totals) else 0.0
-        self._dd_totals = [total - base for total in totals[head:]]
+        self._dd_totals = array("d", [total - base for total in totals[head:]])
         self._starts = [start - head for start in self._starts]
         self._head = 0
 
