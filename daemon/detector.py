@@ -260,7 +260,8 @@ class ZoneDetector:
 
         A level is entered when a window passes its threshold rate and either test
         its significance; held while some window still passes release_fraction of
-        both (a level must not flap because the reported window changed).
+        the rate and of either test's significance (a level must not flap because
+        the reported window changed).
         """
         policy = self.parameters.policy
         release = policy.release_fraction
