@@ -187,6 +187,16 @@ class Publisher:
         """Retained at QoS 1, delivered in order with the alerts."""
         self._store(Kind.HEALTH, self.topics.health(sensor_id), document, None)
 
+    def clear_retained(self, topic: str) -> None:
+        """Delete a retained alert or health topic nobody publishes any more (a zone or
+        a sensor a reload removed): an empty retained message, through the outbox so
+        that it follows whatever still waits there for that topic."""
+        self._current.pop(topic, None)
+        for dropped in self.outbox.add(Kind.HEALTH, topic, ""):
+            self._report_drop(dropped)
+            self._report_due = True
+        self._work.set()
+
     def publish_telemetry(self, zone_id: str, document: dict[str, Any]) -> None:
         if len(self._telemetry) == self._telemetry.maxlen:
             self.telemetry_dropped += 1

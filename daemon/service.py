@@ -511,9 +511,28 @@ class _Service:
             log.info("MQTT connection settings changed: reconnecting")
             await self._link.close()
             self._link = _MqttLink(new, self._outbox, self._group)
+        self._clear_removed(self._config, new)
         self._config = new
         daemon = Daemon(new, self._link.publisher, notifier=self._notifier, carry=carry)
         self._running = _Running(daemon, self._group)  # READY=1 once its sensors deliver
+
+    def _clear_removed(self, old: Config, new: Config) -> None:
+        """The retained alert of each zone and health of each sensor the new configuration
+        no longer has: cleared, so that a subscriber does not take them for current.
+        (New topics altogether, another station or prefix: the old tree is told
+        `offline` and left as it was.)"""
+        publisher = self._link.publisher
+        if (old.mqtt.topic_prefix, old.station) != (new.mqtt.topic_prefix, new.station):
+            return
+        topics = publisher.topics
+        zones = {zone.id for zone in new.zones}
+        sensors = {sensor.id for sensor in new.sensors}
+        removed = [topics.alert(zone.id) for zone in old.zones if zone.id not in zones]
+        removed += [topics.health(s.id) for s in old.sensors if s.id not in sensors]
+        for topic in removed:
+            publisher.clear_retained(topic)
+        if removed:
+            log.info("cleared the retained state of what the reload removed", topics=removed)
 
     def _ready_again(self, daemon: Daemon) -> None:
         # A daemon still starting sends READY=1 itself once its sensors deliver.

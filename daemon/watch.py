@@ -111,7 +111,10 @@ def _print_status(topic: str, payload: bytes, as_json: bool, out: TextIO) -> Non
 
 
 def _print_alert(topic: str, payload: bytes, as_json: bool, out: TextIO) -> bool:
-    """Print one alert line (or JSON line); False, with a note on stderr, if it is malformed."""
+    """Print one alert line (or JSON line); False, with a note on stderr, if it is malformed,
+    and False without one if it is empty (a retained alert cleared: its zone was removed)."""
+    if not payload:
+        return False
     try:
         alert = json.loads(payload)
         if not isinstance(alert, dict):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
-from hullwatch.daemon.watch import format_alert
+import pytest
+
+from hullwatch.daemon.watch import _print_alert, format_alert
 
 ALERT: dict[str, Any] = {
     "time": "2026-11-26T05:00:00.000Z",
@@ -50,3 +53,14 @@ def test_no_hole_and_no_reserve_when_not_falling() -> None:
         {**ALERT, **UNCERTAINTIES, "hole_diameter_mm": None, "reserve_time_s": None}
     )
     assert "hole -  reserve ∞  #3" in line
+
+
+def test_a_cleared_retained_alert_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    """A reload that removes a zone deletes its retained alert with an empty message:
+    not an alert, and not a malformed one either."""
+    out = io.StringIO()
+    assert _print_alert("hullwatch/lab/zones/gone/alert", b"", False, out) is False
+    assert out.getvalue() == ""
+    assert capsys.readouterr().err == ""
+    assert _print_alert("hullwatch/lab/zones/gone/alert", b"{", False, out) is False
+    assert "malformed" in capsys.readouterr().err

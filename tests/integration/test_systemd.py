@@ -454,6 +454,43 @@ def test_sighup_applies_a_valid_configuration_and_refuses_an_invalid_one(
     )
 
 
+def test_a_reload_clears_the_retained_health_of_a_sensor_it_removed(
+    broker: MosquittoBroker,
+    recorder_factory: Callable[[list[str]], MqttRecorder],
+    start_notified_station: StartNotifiedStation,
+) -> None:
+    """bmp-b (no chip on its bus) has a retained `failed` health; a reload that names
+    that sensor bmp-c instead deletes bmp-b's retained message, so a subscriber
+    arriving later finds bmp-a and bmp-c only. (Renamed rather than removed: the
+    harness sets each sensor's bus by index in the environment.)"""
+    health_topics = f"{PREFIX}/{STATION}/sensors/+/health"
+    removed_topic = f"{PREFIX}/{STATION}/sensors/bmp-b/health"
+    recorder = recorder_factory([health_topics])
+    station = start_notified_station(
+        config=config_text(extra=SECOND_SENSOR), mqtt_port=broker.port, watchdog_usec=None
+    )
+    listener, daemon = station.listener, station.daemon
+    listener.wait_for("READY", READY_TIMEOUT_S + 10, value="1")
+    recorder.wait_for(
+        lambda m: m.topic == removed_topic and m.json()["health"] != "ok", 20, "bmp-b unwell"
+    )
+
+    station.config.write_text(config_text(extra=SECOND_SENSOR.replace("bmp-b", "bmp-c")))
+    mark = listener.count()
+    daemon.process.send_signal(signal.SIGHUP)
+    listener.wait_for("READY", 15, start=mark, value="1")
+    cleared = wait_for_log(daemon, "cleared the retained state of what the reload removed", 5)
+    assert cleared["topics"] == [removed_topic]
+    recorder.wait_for(lambda m: m.topic == removed_topic and m.payload == b"", 10, "the clear")
+
+    # A late subscriber gets the retained messages in one burst after subscribing.
+    late = recorder_factory([health_topics])
+    for sensor in ("bmp-a", "bmp-c"):
+        late.wait_for(lambda m, s=sensor: m.topic.endswith(f"/{s}/health") and m.retain, 10, sensor)
+    assert removed_topic not in {m.topic for m in late.messages}
+    assert daemon.stop(signal.SIGTERM) == ExitCode.OK
+
+
 # --- a missing sensor: READY after the bound; journald priorities ---------------------
 
 
