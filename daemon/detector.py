@@ -165,7 +165,6 @@ class ZoneDetector:
         k = e.windows[chosen]
         dpdt = e.slopes[chosen] * scale
         dpdt_stderr = e.stderrs[chosen] * scale
-        own_sigma = self._sigma(k, e.dofs[chosen])
         if self.level.rank > previous.rank:
             reason = self._entered_reason(
                 -dpdt, dpdt_stderr, k, entered_z, entered_sigma, entered_pooled
@@ -173,7 +172,7 @@ class ZoneDetector:
             sigma = entered_sigma
         else:
             reason = self._reason(previous, -dpdt, dpdt_stderr, k, e.fills[chosen], bool(judged))
-            sigma = own_sigma
+            sigma = self._sigma(k, e.dofs[chosen])
         if e.suspect[chosen]:
             reason += f"; sensors disagree, suspect: {', '.join(e.suspect[chosen])}"
         judgement = Judgement(

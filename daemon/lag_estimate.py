@@ -106,6 +106,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .linear_fit import RunningSums
+
 # Each segment keeps its rows' sums in QUARTERS parts; a part with fewer rows
 # than MIN_PART_ROWS is left out, and a segment takes part once two parts are in.
 QUARTERS = 4
@@ -315,7 +317,8 @@ class LagEstimator:
         self._centre = 0  # next block to form a row for
         self._left = 0  # oldest block in the derivative sums
         self._right = 0  # one past the newest block in them
-        self._reset_derivative(0.0, 0.0)
+        # The temperature's block means in the derivative window, about a local origin.
+        self._derivative = RunningSums()
         # The temperature's usual residual variance about the derivative lines.
         self._smooth_level = 0.0
         self._smooth_rows = 0
@@ -358,6 +361,7 @@ class LagEstimator:
     def _advance_rows(self) -> None:
         """Form the rows of every block whose ±derivative_s/2 window is complete."""
         times, temps = self._times, self._temps
+        derivative = self._derivative
         half = 0.5 * self.derivative_s
         newest = times[-1]
         while self._centre < len(times) and newest >= times[self._centre] + half:
@@ -365,14 +369,14 @@ class LagEstimator:
             t_c = times[c]
             while self._right < len(times) and times[self._right] <= t_c + half:
                 if self._right == self._left:  # empty: a fresh origin (after a gap, at first)
-                    self._reset_derivative(times[self._right], temps[self._right])
-                self._accumulate(times[self._right], temps[self._right], +1.0)
+                    derivative.reset(times[self._right], temps[self._right])
+                derivative.add(times[self._right], temps[self._right], +1.0)
                 self._right += 1
             while times[self._left] < t_c - half:
-                self._accumulate(times[self._left], temps[self._left], -1.0)
+                derivative.add(times[self._left], temps[self._left], -1.0)
                 self._left += 1
-                self._evictions += 1
-            if self._evictions >= max(self._right - self._left, 64):
+                derivative.evictions += 1
+            if derivative.evictions >= max(self._right - self._left, 64):
                 self._rebuild()
             slope = self._slope_at(t_c)
             if slope is not None:
@@ -382,20 +386,21 @@ class LagEstimator:
             self._compact()
 
     def _slope_at(self, t_c: float) -> float | None:
-        n = self._dn
+        d = self._derivative
+        n = d.n
         if n < max(3.0, MIN_DERIVATIVE_FILL * self.derivative_s / self.block_s):
             return None
-        mean_t = self._dst / n
-        if abs(self._dt0 + mean_t - t_c) > MAX_CENTRE_OFFSET * self.derivative_s:
+        mean_t = d.st / n
+        if abs(d.t0 + mean_t - t_c) > MAX_CENTRE_OFFSET * self.derivative_s:
             return None
-        sxx = self._dstt - mean_t * self._dst
+        sxx = d.stt - mean_t * d.st
         if sxx <= 0.0:
             return None
-        sxy = self._dsty - mean_t * self._dsy
+        sxy = d.sty - mean_t * d.sy
         slope = sxy / sxx
         # How far the temperature strays from the line: the blocks' noise and a
         # little of the cycle's curvature, unless something abrupt happened.
-        syy = self._dsyy - self._dsy * self._dsy / n
+        syy = d.syy - d.sy * d.sy / n
         roughness = max(syy - slope * sxy, 0.0) / (n - 2.0)
         self._smooth_rows += 1
         if self._smooth_rows <= ROUGH_SEED_ROWS:
@@ -407,31 +412,15 @@ class LagEstimator:
             self._smooth_level += (roughness - self._smooth_level) * ROUGH_WEIGHT
         return slope
 
-    def _accumulate(self, t_s: float, temperature_k: float, sign: float) -> None:
-        t = t_s - self._dt0
-        y = temperature_k - self._dy0
-        self._dn += sign
-        self._dst += sign * t
-        self._dsy += sign * y
-        self._dstt += sign * t * t
-        self._dsty += sign * t * y
-        self._dsyy += sign * y * y
-
-    def _reset_derivative(self, t0: float, y0: float) -> None:
-        self._dt0 = t0
-        self._dy0 = y0
-        self._dn = 0.0
-        self._dst = self._dsy = self._dstt = self._dsty = self._dsyy = 0.0
-        self._evictions = 0
-
     def _rebuild(self) -> None:
         left, right = self._left, self._right
+        derivative = self._derivative
         if left < right:
-            self._reset_derivative(self._times[left], self._temps[left])
+            derivative.reset(self._times[left], self._temps[left])
         else:
-            self._reset_derivative(0.0, 0.0)
+            derivative.reset(0.0, 0.0)
         for k in range(left, right):
-            self._accumulate(self._times[k], self._temps[k], +1.0)
+            derivative.add(self._times[k], self._temps[k], +1.0)
 
     def _compact(self) -> None:
         """Drop the blocks no derivative window needs (at most once per 4096 blocks)."""

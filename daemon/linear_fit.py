@@ -25,6 +25,51 @@ class LineFit:
     residual_rms: float
 
 
+class RunningSums:
+    """n and the sums of t, y, t², t·y, y² of some samples, about a local origin
+    (t0, y0) so that 10⁵ Pa with 1 Pa of noise keeps its digits; `evictions` counts
+    the samples subtracted since the origin was set (the owner rebuilds the sums
+    from its samples once that reaches a window's worth, so rounding does not
+    accumulate)."""
+
+    __slots__ = ("evictions", "n", "st", "stt", "sty", "sy", "syy", "t0", "y0")
+
+    def __init__(self, t0: float = 0.0, y0: float = 0.0) -> None:
+        self.reset(t0, y0)
+
+    def reset(self, t0: float, y0: float) -> None:
+        self.t0 = t0
+        self.y0 = y0
+        self.n = 0
+        self.st = self.sy = self.stt = self.sty = self.syy = 0.0
+        self.evictions = 0
+
+    def add(self, t_s: float, value: float, sign: float) -> None:
+        """Add a sample (`sign` +1.0) or take one out (−1.0)."""
+        t = t_s - self.t0
+        y = value - self.y0
+        self.n += 1 if sign > 0 else -1
+        self.st += sign * t
+        self.sy += sign * y
+        self.stt += sign * t * t
+        self.sty += sign * t * y
+        self.syy += sign * y * y
+
+    def line(self, *, newest_t_s: float, span_s: float) -> LineFit | None:
+        """The least-squares line through these samples, the newest at `newest_t_s`."""
+        return line_from_sums(
+            n=self.n,
+            st=self.st,
+            sy=self.sy,
+            stt=self.stt,
+            sty=self.sty,
+            syy=self.syy,
+            y0=self.y0,
+            newest_t=newest_t_s - self.t0,
+            span_s=span_s,
+        )
+
+
 class SlidingLineFit:
     """Samples older than `window_s` before the newest one leave the fit."""
 
@@ -33,69 +78,40 @@ class SlidingLineFit:
             raise ValueError("window_s must be positive")
         self.window_s = window_s
         self._samples: deque[tuple[float, float]] = deque()
-        self._evictions_since_rebuild = 0
-        self._reset_origin(0.0, 0.0)
+        self._sums = RunningSums()
 
     def __len__(self) -> int:
         return len(self._samples)
 
     def clear(self) -> None:
         self._samples.clear()
-        self._reset_origin(0.0, 0.0)
+        self._sums.reset(0.0, 0.0)
 
     def add(self, t_s: float, value: float) -> None:
         if self._samples and t_s <= self._samples[-1][0]:
             raise ValueError(f"sample times must increase: {t_s} after {self._samples[-1][0]}")
+        sums = self._sums
         if not self._samples:
-            self._reset_origin(t_s, value)
+            sums.reset(t_s, value)
         self._samples.append((t_s, value))
-        self._accumulate(t_s, value, +1.0)
+        sums.add(t_s, value, +1.0)
         horizon = t_s - self.window_s
         while self._samples[0][0] < horizon:
             old_t, old_value = self._samples.popleft()
-            self._accumulate(old_t, old_value, -1.0)
-            self._evictions_since_rebuild += 1
-        if self._evictions_since_rebuild >= max(len(self._samples), 64):
-            self._rebuild()
+            sums.add(old_t, old_value, -1.0)
+            sums.evictions += 1
+        if sums.evictions >= max(len(self._samples), 64):
+            first_t, first_value = self._samples[0]
+            sums.reset(first_t, first_value)
+            for t, value_k in self._samples:
+                sums.add(t, value_k, +1.0)
 
     def fit(self) -> LineFit | None:
         """The line through the window; None with fewer than three samples."""
         if not self._samples:
             return None
-        return line_from_sums(
-            n=self._n,
-            st=self._st,
-            sy=self._sy,
-            stt=self._stt,
-            sty=self._sty,
-            syy=self._syy,
-            y0=self._y0,
-            newest_t=self._samples[-1][0] - self._t0,
-            span_s=self._samples[-1][0] - self._samples[0][0],
-        )
-
-    def _accumulate(self, t_s: float, value: float, sign: float) -> None:
-        t = t_s - self._t0
-        y = value - self._y0
-        self._n += sign
-        self._st += sign * t
-        self._sy += sign * y
-        self._stt += sign * t * t
-        self._sty += sign * t * y
-        self._syy += sign * y * y
-
-    def _rebuild(self) -> None:
-        first_t, first_value = self._samples[0]
-        self._reset_origin(first_t, first_value)
-        for t_s, value in self._samples:
-            self._accumulate(t_s, value, +1.0)
-
-    def _reset_origin(self, t0: float, y0: float) -> None:
-        self._t0 = t0
-        self._y0 = y0
-        self._n = 0.0
-        self._st = self._sy = self._stt = self._sty = self._syy = 0.0
-        self._evictions_since_rebuild = 0
+        newest_t_s = self._samples[-1][0]
+        return self._sums.line(newest_t_s=newest_t_s, span_s=newest_t_s - self._samples[0][0])
 
 
 def line_from_sums(

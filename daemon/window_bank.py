@@ -22,31 +22,7 @@ import math
 from array import array
 from collections.abc import Sequence
 
-from .linear_fit import LineFit, line_from_sums
-
-
-class _Sums:
-    __slots__ = ("evictions", "n", "st", "stt", "sty", "sy", "syy", "t0", "y0")
-
-    def __init__(self, t0: float, y0: float) -> None:
-        self.reset(t0, y0)
-
-    def reset(self, t0: float, y0: float) -> None:
-        self.t0 = t0
-        self.y0 = y0
-        self.n = 0
-        self.st = self.sy = self.stt = self.sty = self.syy = 0.0
-        self.evictions = 0
-
-    def add(self, t_s: float, value: float, sign: float) -> None:
-        t = t_s - self.t0
-        y = value - self.y0
-        self.n += 1 if sign > 0 else -1
-        self.st += sign * t
-        self.sy += sign * y
-        self.stt += sign * t * t
-        self.sty += sign * t * y
-        self.syy += sign * y * y
+from .linear_fit import LineFit, RunningSums
 
 
 class LineFitBank:
@@ -62,7 +38,7 @@ class LineFitBank:
         self._values: list[float] = []
         self._head = 0  # index of the oldest sample any window still holds
         self._starts = [0] * len(windows_s)  # per window: index of its oldest sample
-        self._sums = [_Sums(0.0, 0.0) for _ in windows_s]
+        self._sums = [RunningSums() for _ in windows_s]
         # Filled by `refresh`, one entry per window (count 0: no line yet).
         self.slopes = [0.0] * len(windows_s)
         self.slope_stderrs = [0.0] * len(windows_s)
@@ -109,7 +85,7 @@ class LineFitBank:
             totals.append(0.0)
         starts = self._starts
         windows_s = self.windows_s
-        # The hot path: `_Sums.add` written out per window (the same operations in
+        # The hot path: `RunningSums.add` written out per window (the same operations in
         # the same order, so the sums are bit for bit those of the plain loop).
         for k, sums in enumerate(self._sums):
             t0 = sums.t0
@@ -152,17 +128,7 @@ class LineFitBank:
         if sums.n < 3:
             return None
         newest_t = self._times[-1]
-        return line_from_sums(
-            n=sums.n,
-            st=sums.st,
-            sy=sums.sy,
-            stt=sums.stt,
-            sty=sums.sty,
-            syy=sums.syy,
-            y0=sums.y0,
-            newest_t=newest_t - sums.t0,
-            span_s=newest_t - self._times[self._starts[index]],
-        )
+        return sums.line(newest_t_s=newest_t, span_s=newest_t - self._times[self._starts[index]])
 
     def refresh(self) -> None:
         """Every window's line into `slopes`, `slope_stderrs`, `intercepts_at_last`,
@@ -215,7 +181,7 @@ class LineFitBank:
             spans[k] = newest_t - times[starts[k]]
 
     def _rebuild(self, index: int) -> None:
-        # `reset` then `_Sums.add` per sample, with the sums in locals (same
+        # `reset` then `RunningSums.add` per sample, with the sums in locals (same
         # operations in the same order, so the same result, a few times faster).
         sums = self._sums[index]
         start = self._starts[index]
