@@ -76,7 +76,8 @@ def raw_temperature_for(
     *,
     first_d2: dict[int, int] | None = None,
 ) -> int:
-    """D2 whose compensated TEMP (second order included) is `temperature_c` rounded to 0.01 °C.
+    """D2 whose compensated TEMP (second order included) is `temperature_c` rounded to 0.01 °C,
+    or, where the chip's arithmetic skips that value, the nearest value it reaches.
 
     TEMP never decreases as D2 grows, and about 300 D2 counts share each value
     of TEMP. D2 is placed inside the run of counts for round(T·100) in
@@ -101,6 +102,12 @@ def raw_temperature_for(
         end = first_d2.get(whole + 1, -1)
         if end < 0:
             end = first_d2[whole + 1] = _first_d2_reaching(whole + 1, calibration, variant)
+    if start == end and 0 < start <= ADC_RESULT_MAX:
+        # No D2 gives `whole`: TEMP and T2 are floored separately, so near a step of
+        # T2 TEMP can jump by 0.02 °C. The nearest value the chip can reach, then.
+        below = compensate_temperature(start - 1, calibration, variant).temperature
+        above = compensate_temperature(start, calibration, variant).temperature
+        return start - 1 if target - below <= above - target else start
     fraction = min(max(target - whole + 0.5, 0.0), 1.0)
     return min(start + int(fraction * (end - start)), ADC_RESULT_MAX)
 

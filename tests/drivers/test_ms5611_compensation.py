@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hullwatch.drivers.errors import CalibrationError
@@ -299,6 +299,8 @@ def test_prom_shape_is_checked() -> None:
     temperature_c=st.floats(-40.0, 85.0),
     variant=st.sampled_from(["MS5611", "MS5607"]),
 )
+# Found by this test in CI: no D2 gives TEMP = −5.09 °C with the MS5607 example PROM.
+@example(pressure_pa=1000.0, temperature_c=-5.09375, variant="MS5607")
 def test_inverting_then_compensating_gives_back_the_conditions(
     pressure_pa: float, temperature_c: float, variant: str
 ) -> None:
@@ -309,5 +311,12 @@ def test_inverting_then_compensating_gives_back_the_conditions(
     assert 0 < d1 < 1 << 24
     assert 0 < d2 < 1 << 24
     temperature, pressure = compensate(d1, d2, cal, v)
-    assert abs(temperature / 100 - temperature_c) <= 0.005 + 1e-9
+    error = abs(temperature / 100 - temperature_c)
+    if error > 0.005 + 1e-9:
+        # TEMP and T2 are floored separately (datasheet, second-order compensation),
+        # so TEMP can step by 0.02 °C and skip the value nearest the target: then
+        # the simulator gives the nearest value the chip does reach.
+        neighbours = [compensate_temperature(d, cal, v).temperature for d in (d2 - 1, d2 + 1)]
+        assert round(temperature_c * 100) not in {temperature, *neighbours}
+        assert all(error <= abs(n / 100 - temperature_c) + 1e-9 for n in neighbours)
     assert abs(pressure - pressure_pa) <= 1.0
