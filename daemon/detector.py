@@ -20,6 +20,7 @@ from .assessment import Assessment, Judgement, assessment_from_rate
 from .false_alarm import student_threshold
 from .lag_estimate import LagEstimate
 from .levels import Level, level_of_rank
+from .noise_estimate import NoiseEstimate
 from .physics import KELVIN_AT_0_C
 from .sensor_lines import SensorLines
 from .thermal_lag import ThermalLag
@@ -35,6 +36,13 @@ AGREEMENT_SIGMA = 4.0
 # higher threshold, never a lower one) and a few hundred values to cache, not one
 # per sample count a window passes through while it fills.
 _DOF_BITS = 6
+
+# The noise model is fitted to block scales up to this many times the longest
+# window, and never to fewer than NOISE_MIN_SCALE_S (so a zone of short windows
+# still learns the random walk): the longer octaves hold few terms, but they are
+# what pins the random walk down against the flicker.
+NOISE_SCALE_FACTOR = 2.0
+NOISE_MIN_SCALE_S = 64.0
 
 _Vote = tuple[str, float, float]  # sensor, slope, its standard error
 
@@ -107,14 +115,21 @@ class ZoneDetector:
             thermal = None
             if lag_s > 0:
                 thermal = ThermalLag(lag_s=lag_s, window_s=p.temperature_window_s)
+            noise = None
+            if p.noise == "learned":
+                noise = NoiseEstimate(
+                    prior=p.noise_prior_of(sensor_id),
+                    max_scale_s=NOISE_SCALE_FACTOR * max(self._windows_s[-1], NOISE_MIN_SCALE_S),
+                )
             track = SensorLines(
                 self._windows_s,
                 thermal=thermal,
                 pooled=self._pooled,
                 reference_temperature_k=p.reference_temperature_k,
+                noise=noise,
             )
             self._tracks[sensor_id] = track
-        track.add(t_s, pressure_pa, temperature_c)
+        track.add(t_s, pressure_pa, temperature_c, learning=self.level is Level.OK)
 
     def lag_estimates(self) -> dict[str, tuple[float, LagEstimate | None]]:
         """Per sensor: the configured thermal lag and the measured one (None: not
@@ -219,8 +234,12 @@ class ZoneDetector:
         e = _Estimates()
         tracks = self._tracks
         for k in range(len(self._windows_s)):
+            # Sensors vote with their white standard errors: the flicker and random
+            # walk of the noise model are mostly the room's (or the chamber's) own
+            # pressure, which moves every sensor alike and so cannot excuse two
+            # sensors for disagreeing.
             votes: list[_Vote] = [
-                (sensor_id, track.slopes[k], track.stderrs[k])
+                (sensor_id, track.slopes[k], track.white_stderrs[k] or track.stderrs[k])
                 for sensor_id, track in tracks.items()
                 if track.counts[k] > 0 and track.stderrs[k] > 0
             ]
@@ -228,12 +247,18 @@ class ZoneDetector:
                 continue
             kept, suspect = self._vote(votes)
             kept_tracks = [tracks[sensor_id] for sensor_id, _, _ in kept]
+            # The white parts are each sensor's own and average down with inverse-
+            # variance weights; the flicker and random walk are taken as common to
+            # the zone (the room's or the chamber's pressure), which averaging does
+            # not reduce: the smallest sensor's share is added whole. Sensor-own
+            # slow noise would average down too, so this errs on the safe side.
             weights = [1.0 / stderr**2 for _, _, stderr in kept]
             total = sum(weights)
+            common = min(track.correlated_variances[k] for track in kept_tracks)
             # The pooled test judges the same weighted mean, with each sensor's
             # pooled noise: Var = Σ w²·σ_pooled² / (Σ w)².
             pooled_variance = sum(
-                (w * track.pooled_stderrs[k]) ** 2
+                w * w * (track.pooled_stderrs[k] ** 2 - track.correlated_variances[k])
                 for w, track in zip(weights, kept_tracks, strict=True)
             )
             fills = [track.fills[k] for track in kept_tracks]
@@ -241,8 +266,8 @@ class ZoneDetector:
             e.slopes.append(
                 sum(w * slope for w, (_, slope, _) in zip(weights, kept, strict=True)) / total
             )
-            e.stderrs.append(total**-0.5)
-            e.pooled_stderrs.append(math.sqrt(pooled_variance) / total)
+            e.stderrs.append(math.sqrt(1.0 / total + common))
+            e.pooled_stderrs.append(math.sqrt(pooled_variance / (total * total) + common))
             e.fills.append(0.0 if min(fills) == 0.0 else max(fills))
             e.dofs.append(sum(track.counts[k] - 2 for track in kept_tracks))
             e.pooled_dofs.append(min(track.pooled_dof for track in kept_tracks))

@@ -30,6 +30,7 @@ import math
 from collections.abc import Sequence
 
 from .lag_estimate import LagEstimator
+from .noise_estimate import NoiseEstimate
 from .physics import KELVIN_AT_0_C
 from .thermal_lag import ThermalLag
 from .window_bank import LineFitBank
@@ -50,9 +51,11 @@ class SensorLines:
         "_pooled",
         "_reference_temperature_k",
         "bank",
+        "correlated_variances",
         "counts",
         "fills",
         "lag_estimator",
+        "noise",
         "pooled_dof",
         "pooled_stderrs",
         "pressure_pa",
@@ -61,6 +64,7 @@ class SensorLines:
         "t_s",
         "temperature_c",
         "thermal",
+        "white_stderrs",
     )
 
     def __init__(
@@ -70,8 +74,12 @@ class SensorLines:
         thermal: ThermalLag | None,
         pooled: bool,
         reference_temperature_k: float,
+        noise: NoiseEstimate | None = None,
     ) -> None:
         self.bank = LineFitBank(windows_s)
+        # The flicker and random walk the residuals of one window cannot show
+        # (None: white noise assumed, as before).
+        self.noise = noise
         self.thermal = thermal
         # Measures the lag whatever is configured: the configured τ is checked
         # against it (a τ of 0 for a die that lags is the likely mistake).
@@ -84,14 +92,26 @@ class SensorLines:
         size = len(windows_s)
         self.counts = [0] * size  # 0: no line in this window (yet)
         self.slopes = [0.0] * size  # of q_s, lag removed, Pa/s
-        self.stderrs = [0.0] * size  # from the window's own residuals
+        self.stderrs = [0.0] * size  # from the window's own residuals and the noise model
+        # The same without the noise model's flicker and random walk: what sets one
+        # sensor apart from another in the zone (the room's own pressure moves both).
+        self.white_stderrs = [0.0] * size
+        # What the noise model added to both variances ((Pa/s)²; 0 without one).
+        self.correlated_variances = [0.0] * size
         self.pooled_stderrs = [math.inf] * size  # inf: no pooled test for this window
         self.fills = [0.0] * size  # span / window; 0 while it may not be judged
         self.pooled_dof = 0  # degrees of freedom of the pooled noise
 
-    def add(self, t_s: float, pressure_pa: float, temperature_c: float) -> None:
+    def add(
+        self, t_s: float, pressure_pa: float, temperature_c: float, *, learning: bool = True
+    ) -> None:
+        """One sample; with `learning` False the noise model is not taught by it (a
+        raised zone: the leak is not noise)."""
         temperature_k = temperature_c + KELVIN_AT_0_C
-        self.bank.add(t_s, pressure_pa * self._reference_temperature_k / temperature_k)
+        value = pressure_pa * self._reference_temperature_k / temperature_k
+        self.bank.add(t_s, value)
+        if self.noise is not None:
+            self.noise.add(t_s, value, learning=learning)
         if self.thermal is not None:
             self.thermal.add(t_s, temperature_k)
         self.lag_estimator.add(t_s, pressure_pa, temperature_k)
@@ -132,8 +152,10 @@ class SensorLines:
             cubic_window_s = cubic.window_s
             lag_s = thermal.lag_s
             temperature_k = self.temperature_c + KELVIN_AT_0_C
+        noise_model = self.noise.model(self.t_s) if self.noise is not None else None
         out_counts, out_slopes, out_stderrs = self.counts, self.slopes, self.stderrs
         out_pooled, out_fills = self.pooled_stderrs, self.fills
+        out_white, out_correlated = self.white_stderrs, self.correlated_variances
         sqrt, hypot = math.sqrt, math.hypot
         for k, window_s in enumerate(windows_s):
             n = counts[k]
@@ -150,6 +172,16 @@ class SensorLines:
                 local = local_noise[k]
                 noise_variance = pooled_variance if pooled_variance > local else local
                 pooled_stderr = sqrt(noise_variance / sxxs[k])
+            out_white[k] = stderr
+            correlated = 0.0
+            if noise_model is not None and spans[k] > 0.0:
+                # Both standard errors see only white noise; the slope of a real
+                # sensor also scatters with its flicker and random walk over the
+                # window's span (noise_model).
+                correlated = noise_model.correlated_slope_variance(spans[k])
+                stderr = sqrt(stderr * stderr + correlated)
+                pooled_stderr = sqrt(pooled_stderr * pooled_stderr + correlated)
+            out_correlated[k] = correlated
             if model is not None:
                 # (q·τ/T)·T_s'' at the window's centre (thermal_lag), its model read once.
                 u = (self.t_s - spans[k] / 2.0 - origin_t_s) / cubic_window_s

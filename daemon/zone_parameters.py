@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from .false_alarm import window_thresholds
 from .levels import LevelPolicy
+from .noise_model import NoiseModel
+from .noise_prior import DEFAULT_NOISE_PRIOR
 from .window_bank import geometric_windows
 
 # Successive windows of a bank differ by this factor: fine enough that a leak
@@ -35,6 +37,11 @@ class ZoneParameters:
     temperature_lag_s: float = 0.0
     temperature_window_s: float = 600.0
     sensor_lags_s: tuple[tuple[str, float], ...] = ()  # (sensor id, lag): overrides
+    # "learned": each window's standard error holds the flicker and random walk
+    # each sensor shows (noise_estimate); "white": the residuals' alone.
+    noise: str = "learned"
+    noise_prior: NoiseModel = DEFAULT_NOISE_PRIOR
+    sensor_noise_priors: tuple[tuple[str, NoiseModel], ...] = ()  # (sensor id, prior)
 
     @property
     def windows_s(self) -> tuple[float, ...]:
@@ -57,6 +64,13 @@ class ZoneParameters:
             if name == sensor_id:
                 return lag_s
         return self.temperature_lag_s
+
+    def noise_prior_of(self, sensor_id: str) -> NoiseModel:
+        """What the detector assumes of a sensor's noise before measuring it."""
+        for name, prior in self.sensor_noise_priors:
+            if name == sensor_id:
+                return prior
+        return self.noise_prior
 
     def thresholds_sigma(self) -> tuple[float, ...]:
         """Per window, the Gaussian z a fall must reach (before Student's correction).
