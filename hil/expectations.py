@@ -137,22 +137,23 @@ def _judge_one(
     truth = truth_at(e.zone, newest.t_s)
     reported_rate = float(newest.document["leak_rate_pa_m3_per_s"])
     reported_hole = newest.document.get("hole_diameter_mm")
+    # Signed relative errors (the report says which way), judged by their size.
     rate_error = (
-        abs(reported_rate / truth.leak_rate_pa_m3_per_s - 1.0)
+        reported_rate / truth.leak_rate_pa_m3_per_s - 1.0
         if truth.leak_rate_pa_m3_per_s > 0
         else float("inf")  # the zone has no hole: whatever it reports is wrong
     )
     hole_error = (
-        abs(float(reported_hole) / truth.hole_diameter_mm - 1.0)
+        float(reported_hole) / truth.hole_diameter_mm - 1.0
         if reported_hole is not None and truth.hole_diameter_mm > 0
         else float("inf")
     )
-    met = rate_error <= e.leak_rate_tolerance and hole_error <= e.hole_diameter_tolerance
+    met = abs(rate_error) <= e.leak_rate_tolerance and abs(hole_error) <= e.hole_diameter_tolerance
     detail = (
         f"at {newest.t_s:.1f} s: leak {reported_rate:.4g} Pa·m³/s vs "
         f"{truth.leak_rate_pa_m3_per_s:.4g} true ({rate_error:+.1%}), hole "
         f"{reported_hole if reported_hole is not None else '-'} mm vs "
-        f"{truth.hole_diameter_mm:.4g} true ({hole_error:.1%})"
+        f"{truth.hole_diameter_mm:.4g} true ({hole_error:+.1%})"
     )
     return Verdict(
         e.describe(),

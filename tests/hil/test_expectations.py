@@ -109,3 +109,25 @@ def test_a_warning_standing_before_the_event_fails_a_warning_expectation_met_by_
     met, detail = _verdict(WARN, _alerts((50.0, "warning"), (61.0, "critical")))
     assert not met
     assert "standing since 50.0 s" in detail
+
+
+def test_an_estimate_reports_its_errors_with_their_sign() -> None:
+    (verdict,) = judge(
+        [Expectation.model_validate({"zone": "node", "kind": "estimate", "after_s": 10.0})],
+        [
+            Observed(
+                20.0,
+                {
+                    "zone": "node",
+                    "level": "warning",
+                    "leak_rate_pa_m3_per_s": 0.5,
+                    "hole_diameter_mm": 1.1,
+                },
+            )
+        ],
+        duration_s=300.0,
+        truth_at=lambda zone, t_s: Truth(1.0, 1.0),
+    )
+    assert not verdict.met
+    assert "(-50.0%)" in verdict.detail
+    assert "(+10.0%)" in verdict.detail
