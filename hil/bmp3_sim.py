@@ -121,12 +121,18 @@ class Bmp3Simulator:
         conditions: Callable[[float], tuple[float, float]],
         rng: random.Random | None = None,
         noise: bool = True,
+        white_noise_pa: float | None = None,
+        white_noise_scale: float = 1.0,
         rev_id: int = 0x01,
     ) -> None:
         self._clock = clock
         self._conditions = conditions
         self._rng = rng if rng is not None else random.Random(0)
         self._noise = noise
+        # The RMS white noise per conversion: `white_noise_pa`, or the datasheet's
+        # figure for the oversampling set times `white_noise_scale` (hil/sensor_noise.py).
+        self._white_noise_pa = white_noise_pa
+        self._white_noise_scale = white_noise_scale
         self._rev_id = rev_id
         self._regs = bytearray(r.REGISTER_FILE_SIZE)
         self._pointer = 0
@@ -404,7 +410,7 @@ class Bmp3Simulator:
         osr_p = r.oversampling_from_code(self._regs[r.REG_OSR] & r.OSR_PRESSURE_MASK)
         # Both draws every conversion, noise or not, frozen or not: the sequence of a
         # seeded chip does not depend on what happened to it.
-        pressure_noise = self._rng.gauss(0.0, self._variant.pressure_noise_pa[osr_p])
+        pressure_noise = self._rng.gauss(0.0, self._white_noise_rms_pa(osr_p))
         temperature_noise = self._rng.gauss(0.0, TEMPERATURE_NOISE_C)
         if self._frozen:
             self._regs[r.REG_STATUS] |= r.STATUS_DRDY_PRESS | r.STATUS_DRDY_TEMP
@@ -438,6 +444,11 @@ class Bmp3Simulator:
         ).to_bytes(r.DATA_LENGTH, "little")
         regs[r.REG_STATUS] |= status
         regs[r.REG_INT_STATUS] |= r.INT_STATUS_DRDY
+
+    def _white_noise_rms_pa(self, oversampling: int) -> float:
+        if self._white_noise_pa is not None:
+            return self._white_noise_pa
+        return self._variant.pressure_noise_pa[oversampling] * self._white_noise_scale
 
     def _filter(self, channel: str, raw: float, c: int) -> int:
         """The IIR output for a new raw value, as the 24-bit count the DATA registers hold."""

@@ -1,10 +1,12 @@
 """What a scenario expects of the daemon, and the verdict on a run.
 
-[[expect]]                      # the zone reaches a level in time
+[[expect]]                      # the zone changes into a level in time
 kind = "alert"
 zone = "chamber"
 level = "warning"               # or "critical" (a higher level also counts)
-after_s = 20.0                  # from (usually when the hole opens)
+after_s = 20.0                  # from (usually when the hole opens); the change from a
+                                # lower level must come at or after it: a level already
+                                # standing then is a false alarm and fails
 within_s = 15.0                 # deadline, after after_s
 until_s = 300.0                 # optional: and held (nothing below `level`) until then
 
@@ -117,31 +119,7 @@ def _judge_one(
     e = expectation
     zone_alerts = [a for a in alerts if a.zone == e.zone]
     if e.kind == "alert":
-        deadline_s = e.after_s + e.within_s if e.within_s is not None else duration_s
-        raised = [
-            a
-            for a in zone_alerts
-            if a.t_s >= e.after_s and LEVEL_RANK[a.level] >= LEVEL_RANK[e.level]
-        ]
-        if not raised:
-            return Verdict(e.describe(), False, "never raised", {"time_to_detect_s": None})
-        first = raised[0]
-        delay_s = first.t_s - e.after_s
-        met = first.t_s <= deadline_s
-        detail = f"{first.level} at {first.t_s:.1f} s, {delay_s:.1f} s after {e.after_s:g} s"
-        if e.until_s is not None:
-            # Held: no document below the level from the first raise to until_s.
-            dropped = [
-                a
-                for a in zone_alerts
-                if first.t_s < a.t_s <= e.until_s and LEVEL_RANK[a.level] < LEVEL_RANK[e.level]
-            ]
-            if dropped:
-                met = False
-                detail += f"; dropped to {dropped[0].level} at {dropped[0].t_s:.1f} s"
-            else:
-                detail += f"; held to {e.until_s:g} s"
-        return Verdict(e.describe(), met, detail, {"time_to_detect_s": round(delay_s, 2)})
+        return _judge_alert(e, zone_alerts, duration_s)
     if e.kind == "quiet":
         until_s = e.until_s if e.until_s is not None else duration_s
         loud = [a for a in zone_alerts if e.after_s <= a.t_s <= until_s and a.level != "ok"]
@@ -159,22 +137,23 @@ def _judge_one(
     truth = truth_at(e.zone, newest.t_s)
     reported_rate = float(newest.document["leak_rate_pa_m3_per_s"])
     reported_hole = newest.document.get("hole_diameter_mm")
+    # Signed relative errors (the report says which way), judged by their size.
     rate_error = (
-        abs(reported_rate / truth.leak_rate_pa_m3_per_s - 1.0)
+        reported_rate / truth.leak_rate_pa_m3_per_s - 1.0
         if truth.leak_rate_pa_m3_per_s > 0
         else float("inf")  # the zone has no hole: whatever it reports is wrong
     )
     hole_error = (
-        abs(float(reported_hole) / truth.hole_diameter_mm - 1.0)
+        float(reported_hole) / truth.hole_diameter_mm - 1.0
         if reported_hole is not None and truth.hole_diameter_mm > 0
         else float("inf")
     )
-    met = rate_error <= e.leak_rate_tolerance and hole_error <= e.hole_diameter_tolerance
+    met = abs(rate_error) <= e.leak_rate_tolerance and abs(hole_error) <= e.hole_diameter_tolerance
     detail = (
         f"at {newest.t_s:.1f} s: leak {reported_rate:.4g} Pa·m³/s vs "
         f"{truth.leak_rate_pa_m3_per_s:.4g} true ({rate_error:+.1%}), hole "
         f"{reported_hole if reported_hole is not None else '-'} mm vs "
-        f"{truth.hole_diameter_mm:.4g} true ({hole_error:.1%})"
+        f"{truth.hole_diameter_mm:.4g} true ({hole_error:+.1%})"
     )
     return Verdict(
         e.describe(),
@@ -187,6 +166,55 @@ def _judge_one(
             "true_hole_diameter_mm": truth.hole_diameter_mm,
         },
     )
+
+
+def _judge_alert(e: Expectation, zone_alerts: Sequence[Observed], duration_s: float) -> Verdict:
+    """Met by a change INTO `level` (or higher) from a lower level at or after `after_s`,
+    by the deadline. A level already standing at `after_s` is a false alarm raised
+    before the event, not a detection: its documents republished after `after_s` do
+    not count, and the verdict names when it was raised."""
+    deadline_s = e.after_s + e.within_s if e.within_s is not None else duration_s
+    wanted = LEVEL_RANK[e.level]
+    rank, raised_at_s = 0, None  # the zone's level as its documents go, from "ok"
+    first: Observed | None = None
+    for alert in zone_alerts:
+        new_rank = LEVEL_RANK[alert.level]
+        entered = rank < wanted <= new_rank
+        if alert.t_s < e.after_s:
+            if entered:
+                raised_at_s = alert.t_s
+            elif new_rank < wanted:
+                raised_at_s = None
+        elif entered and raised_at_s is None:
+            first = alert
+            break
+        elif raised_at_s is not None:
+            break  # standing at after_s: whatever follows is judged by that
+        rank = new_rank
+    if raised_at_s is not None:
+        detail = (
+            f"{e.level} standing since {raised_at_s:.1f} s, raised before {e.after_s:g} s "
+            "(a false alarm, not a detection)"
+        )
+        return Verdict(e.describe(), False, detail, {"time_to_detect_s": None})
+    if first is None:
+        return Verdict(e.describe(), False, "never raised", {"time_to_detect_s": None})
+    delay_s = first.t_s - e.after_s
+    met = first.t_s <= deadline_s
+    detail = f"{first.level} at {first.t_s:.1f} s, {delay_s:.1f} s after {e.after_s:g} s"
+    if e.until_s is not None:
+        # Held: no document below the level from the first raise to until_s.
+        dropped = [
+            a
+            for a in zone_alerts
+            if first.t_s < a.t_s <= e.until_s and LEVEL_RANK[a.level] < wanted
+        ]
+        if dropped:
+            met = False
+            detail += f"; dropped to {dropped[0].level} at {dropped[0].t_s:.1f} s"
+        else:
+            detail += f"; held to {e.until_s:g} s"
+    return Verdict(e.describe(), met, detail, {"time_to_detect_s": round(delay_s, 2)})
 
 
 def _judge_clear(e: Expectation, zone_alerts: Sequence[Observed], duration_s: float) -> Verdict:

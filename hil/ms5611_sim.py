@@ -168,12 +168,18 @@ class Ms5611Simulator:
         conditions: Callable[[float], tuple[float, float]],
         rng: random.Random | None = None,
         noise: bool = True,
+        white_noise_pa: float | None = None,
+        white_noise_scale: float = 1.0,
         variant: Ms5611Variant = MS5611,
     ) -> None:
         self._clock = clock
         self._conditions = conditions
         self._rng = rng if rng is not None else random.Random(0)
         self._noise = noise
+        # The RMS white noise per conversion: `white_noise_pa`, or the datasheet's
+        # figure for the oversampling set times `white_noise_scale` (hil/sensor_noise.py).
+        self._white_noise_pa = white_noise_pa
+        self._white_noise_scale = white_noise_scale
         self._variant = variant
         self._stored_prom: tuple[int, ...] = DEFAULT_PROM  # the factory PROM
         self._prom: tuple[int, ...] = DEFAULT_PROM  # as loaded into the internal register
@@ -314,6 +320,11 @@ class Ms5611Simulator:
         self._last_raw[conversion.channel] = raw
         return raw
 
+    def _white_noise_rms_pa(self, oversampling: int) -> float:
+        if self._white_noise_pa is not None:
+            return self._white_noise_pa
+        return self._variant.pressure_noise_rms_pa(oversampling) * self._white_noise_scale
+
     def _convert(self, conversion: _Conversion) -> int:
         pressure_pa, temperature_c = self._conditions(conversion.ends_s)
         if conversion.channel is Channel.D1:
@@ -326,7 +337,7 @@ class Ms5611Simulator:
                 raw = d2
             else:
                 if self._noise:
-                    sigma = v.pressure_noise_rms_pa(conversion.oversampling)
+                    sigma = self._white_noise_rms_pa(conversion.oversampling)
                     pressure_pa += self._rng.gauss(0.0, sigma)
                 raw = raw_pressure_for(pressure_pa, d2, calibration, v)
         except (ValueError, OverflowError):

@@ -57,6 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .chamber import DEFAULT_WALL_TIME_CONSTANT_S
 from .expectations import Expectation
+from .sensor_noise import CHIP_NOISE, NO_NOISE, SERIAL_NOISE, SensorNoise, resolve_noise
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
@@ -154,11 +155,49 @@ def _opening_m2(diameter_mm: float | None, area_m2: float | None) -> float:
     return math.pi * (diameter_mm / 1000.0) ** 2 / 4.0
 
 
+NoiseModelName = Literal["white", "realistic"]
+
+
+class NoiseSpec(_Strict):
+    """`[sensors.noise]`: a sensor's noise model, each term overridable.
+
+    `model = "white"`: the datasheet's white noise only (what scenarios had before
+    the realistic model); `"realistic"`: white, flicker, random walk, tempco and
+    popcorn, defaults per chip in `hullwatch.hil.sensor_noise.CHIP_NOISE`. A key
+    given here replaces that default (in the white model only `white_pa` applies).
+    """
+
+    model: NoiseModelName = "realistic"
+    white_pa: float | None = Field(default=None, ge=0)  # RMS per conversion, before the IIR
+    flicker_pa: float | None = Field(default=None, ge=0)  # its flat Allan deviation
+    random_walk_pa_per_sqrt_s: float | None = Field(default=None, ge=0)
+    tempco_pa_per_k: float | None = None  # of the die temperature, from 25 °C
+    popcorn_per_hour: float | None = Field(default=None, ge=0)
+    popcorn_pa: float | None = None
+
+    @model_validator(mode="after")
+    def _white_model_takes_white_only(self) -> NoiseSpec:
+        if self.model == "white":
+            slow = (
+                "flicker_pa",
+                "random_walk_pa_per_sqrt_s",
+                "tempco_pa_per_k",
+                "popcorn_per_hour",
+                "popcorn_pa",
+            )
+            given = [key for key in slow if getattr(self, key) is not None]
+            if given:
+                raise ValueError(f'model = "white" takes no {", ".join(given)}')
+        return self
+
+
 class SensorSpec(_Strict):
     kind: Literal["bmp388", "bmp390", "ms5611", "ms5607"]
     zone: str
     address: int = Field(ge=0x03, le=0x77)
-    noise: bool = True
+    # true: the scenario's `sensor_noise` model; false: none at all; a model name;
+    # or a table of overrides ([sensors.noise]).
+    noise: bool | NoiseModelName | NoiseSpec = True
     # The die lags the gas: dT_s/dt = (T_gas − T_s)/τ, from the gas temperature at t = 0.
     thermal_lag_s: float = Field(default=0.0, ge=0)
     # Random single-sample spikes of ±spike_pa (sign at random), a Poisson process
@@ -233,6 +272,9 @@ class SerialSensorSpec(_Strict):
     rate_hz: float = Field(default=10.0, gt=0, le=100)  # a bridge's frame rate
     address: int | None = Field(default=None, ge=0, le=255)  # a PTB330's RS-485 address
     noise_pa: float = Field(default=0.5, ge=0)
+    # Slow noise terms as for [[sensors]] (`[serial_sensors.noise]`, white is noise_pa);
+    # absent: white only.
+    noise: NoiseSpec | None = None
     thermal_lag_s: float = Field(default=0.0, ge=0)  # as for [[sensors]]
 
     @model_validator(mode="after")
@@ -295,6 +337,9 @@ class FaultSpec(_Strict):
 class Scenario(_Strict):
     seed: int = 1
     title: str = ""
+    # The noise model of every sensor whose `noise` is true (the default): "white"
+    # as scenarios always had, or "realistic" (hullwatch.hil.sensor_noise).
+    sensor_noise: NoiseModelName = "white"
     duration_s: float = Field(default=60.0, gt=0)
     zones: list[ZoneSpec] = Field(min_length=1)
     hatches: list[HatchSpec] = Field(default_factory=list)
@@ -351,3 +396,27 @@ class Scenario(_Strict):
 def load_scenario(path: Path) -> Scenario:
     with path.open("rb") as handle:
         return Scenario.model_validate(tomllib.load(handle))
+
+
+def sensor_noise(sensor: SensorSpec, scenario_model: str) -> SensorNoise:
+    """What noise a chip on the simulated bus makes, its chip's defaults resolved."""
+    spec = sensor.noise
+    if isinstance(spec, NoiseSpec):
+        return resolve_noise(CHIP_NOISE[sensor.kind], spec.model, **_overrides(spec))
+    if spec is False:
+        return NO_NOISE
+    return resolve_noise(CHIP_NOISE[sensor.kind], scenario_model if spec is True else spec)
+
+
+def serial_sensor_noise(sensor: SerialSensorSpec) -> SensorNoise:
+    """A serial instrument's noise: white `noise_pa`, slow terms only as its table gives."""
+    if sensor.noise is None:
+        return resolve_noise(SERIAL_NOISE, "white", white_pa=sensor.noise_pa)
+    overrides = _overrides(sensor.noise)
+    if sensor.noise.white_pa is None:
+        overrides["white_pa"] = sensor.noise_pa
+    return resolve_noise(SERIAL_NOISE, sensor.noise.model, **overrides)
+
+
+def _overrides(spec: NoiseSpec) -> dict[str, float | None]:
+    return spec.model_dump(exclude={"model"})

@@ -27,7 +27,16 @@ from .chamber import Chamber, FirstOrderLag, Hatch, Hole, Network, ThermalProfil
 from .faults import BUS_FAULTS, ActiveWindow, FaultyDevice, SimulatedChip
 from .i2c_bus import SimulatedI2CBus
 from .ms5611_sim import Ms5611Simulator
-from .scenario import EventSpec, FaultSpec, Scenario, SensorSpec, SerialSensorSpec
+from .scenario import (
+    EventSpec,
+    FaultSpec,
+    Scenario,
+    SensorSpec,
+    SerialSensorSpec,
+    sensor_noise,
+    serial_sensor_noise,
+)
+from .sensor_noise import SensorNoise, SlowNoise
 from .serial_sims import BridgeSimulator, PtbSimulator
 
 BMP3_CHIP_IDS = {"bmp388": 0x50, "bmp390": 0x60}
@@ -107,6 +116,25 @@ class World:
             self._lags[sensor.address] = self._new_lag(sensor.zone, sensor.thermal_lag_s)
         for spec in scenario.serial_sensors:
             self._lags[spec.link] = self._new_lag(spec.zone, spec.thermal_lag_s)
+        # Each sensor's noise beyond white, kept by address or link like its lag (the
+        # same silicon when a chip returns), each from a random stream of its own so
+        # that the white noise the chips draw is what it was without it.
+        self._noise: dict[int, SensorNoise] = {
+            sensor.address: sensor_noise(sensor, scenario.sensor_noise)
+            for sensor in scenario.sensors
+        }
+        self._slow_noise: dict[int | str, SlowNoise] = {}
+        for address, noise in self._noise.items():
+            if noise.realistic:
+                stream = random.Random(f"{scenario.seed}:noise:{address}")
+                self._slow_noise[address] = SlowNoise(noise.slow, stream)
+        self._serial_noise = {
+            spec.link: serial_sensor_noise(spec) for spec in scenario.serial_sensors
+        }
+        for link, noise in self._serial_noise.items():
+            if noise.realistic:
+                stream = random.Random(f"{scenario.seed}:noise:{link}")
+                self._slow_noise[link] = SlowNoise(noise.slow, stream)
 
         self.bus = SimulatedI2CBus()
         self.chips: dict[int, SimulatedChip] = {}
@@ -191,32 +219,41 @@ class World:
         chip: SimulatedChip
         rng = random.Random(self._seeds[sensor.address])
         self._seeds[sensor.address] += 1
-        conditions = self._conditions_for(sensor.zone, sensor.address, self._lags[sensor.address])
+        conditions = self._conditions_for(
+            sensor.zone, sensor.address, self._lags[sensor.address], sensor.address
+        )
+        noise = self._noise[sensor.address]
         if sensor.kind in BMP3_CHIP_IDS:
             chip = Bmp3Simulator(
                 chip_id=BMP3_CHIP_IDS[sensor.kind],
                 clock=self.clock,
                 conditions=conditions,
                 rng=rng,
-                noise=sensor.noise,
+                noise=noise.white,
+                white_noise_pa=noise.white_pa,
+                white_noise_scale=noise.white_scale,
             )
         else:
             chip = Ms5611Simulator(
                 clock=self.clock,
                 conditions=conditions,
                 rng=rng,
-                noise=sensor.noise,
+                noise=noise.white,
+                white_noise_pa=noise.white_pa,
+                white_noise_scale=noise.white_scale,
                 variant=ms56xx_variant(sensor.kind),
             )
         self.chips[sensor.address] = chip
         return chip
 
     def _new_instrument(self, spec: SerialSensorSpec, rng: random.Random) -> SerialInstrument:
-        exact = self._conditions_for(spec.zone, None, self._lags[spec.link])
+        exact = self._conditions_for(spec.zone, None, self._lags[spec.link], spec.link)
+        white_pa = self._serial_noise[spec.link].white_pa
+        white_pa = spec.noise_pa if white_pa is None else white_pa
 
         def noisy(t_s: float) -> tuple[float, float]:
             pressure_pa, temperature_c = exact(t_s)
-            return pressure_pa + rng.gauss(0.0, spec.noise_pa), temperature_c
+            return pressure_pa + rng.gauss(0.0, white_pa), temperature_c
 
         Path(spec.link).parent.mkdir(parents=True, exist_ok=True)
         if spec.kind == "serial_bridge":
@@ -229,9 +266,13 @@ class World:
             smode="STOP" if spec.address is None else "POLL",
         )
 
-    def _conditions_for(self, zone_id: str, address: int | None, lag: FirstOrderLag) -> Conditions:
-        """What a sensor sees at `t_s`: the gas pressure (plus its drift fault) and
-        its own temperature, which follows the gas through its thermal lag."""
+    def _conditions_for(
+        self, zone_id: str, address: int | None, lag: FirstOrderLag, sensor: int | str
+    ) -> Conditions:
+        """What a sensor sees at `t_s`: the gas pressure (plus its drift fault and its
+        noise beyond white) and its own temperature, which follows the gas through
+        its thermal lag."""
+        slow_noise = self._slow_noise.get(sensor)
 
         def conditions(t_s: float) -> tuple[float, float]:
             with self._lock:
@@ -243,8 +284,10 @@ class World:
                     for fault in drifts
                     if fault.at_s <= t_s < fault.end_s
                 )
-                temperature_k = lag.follow(t_s, chamber.temperature_k)
-                return chamber.pressure_pa + offset_pa, temperature_k - KELVIN_AT_0_C
+                temperature_c = lag.follow(t_s, chamber.temperature_k) - KELVIN_AT_0_C
+                if slow_noise is not None:
+                    offset_pa += slow_noise.offset_pa(t_s, temperature_c)
+                return chamber.pressure_pa + offset_pa, temperature_c
 
         return conditions
 

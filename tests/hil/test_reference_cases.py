@@ -29,3 +29,19 @@ def test_reference_case_meets_its_expectations(name: str, tmp_path: Path) -> Non
     print(result.summary())
     assert result.verdicts
     assert result.passed, result.summary()
+
+
+REALISTIC = REFERENCE.parent / "reference-realistic"
+
+
+def test_every_reference_case_has_a_realistic_noise_copy_that_differs_only_in_its_noise() -> None:
+    assert {path.name for path in REALISTIC.glob("*.toml")} == {
+        path.name for path in REFERENCE.glob("*.toml")
+    }
+    for path in REFERENCE.glob("*.toml"):
+        white = load_scenario(path)
+        realistic = load_scenario(REALISTIC / path.name)
+        assert white.sensor_noise == "white"
+        assert realistic.sensor_noise == "realistic", path.name
+        same = {"sensor_noise": "white", "title": white.title}
+        assert realistic.model_copy(update=same) == white, path.name
