@@ -54,7 +54,8 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--allow-gaps",
         action="store_true",
-        help="analyse a recording's longest gap-free stretch instead of refusing it",
+        help="keep a recording whose samples skip more than 10 median periods "
+        "(the Allan deviation then treats its gaps as jitter)",
     )
     parser.set_defaults(handler=main)
 
@@ -103,8 +104,8 @@ def _read_all(args: argparse.Namespace, config: Config | None) -> list[_Job]:
     default_sensor = config.sensors[0].id if config is not None else DEFAULT_SENSOR_ID
     jobs = []
     for path in args.recordings:
-        for whole in read_recording(path, default_sensor):
-            series, sampling = check_sampling(whole, allow_gaps=args.allow_gaps)
+        for series in read_recording(path, default_sensor):
+            sampling = check_sampling(series, allow_gaps=args.allow_gaps)
             reference_k, days = _zone_settings(series, config)
             if args.false_alarm_interval_days is not None:
                 days = args.false_alarm_interval_days
@@ -114,10 +115,10 @@ def _read_all(args: argparse.Namespace, config: Config | None) -> list[_Job]:
                     "pressure only (no compensated quantity)",
                     file=sys.stderr,
                 )
-            if sampling.gaps_cut:
+            if sampling.gaps:
                 print(
-                    f"hullwatch characterize: {series.label}: {sampling.gaps_cut} gap(s); "
-                    f"analysing the longest stretch, lines {series.lines[0]}–{series.lines[-1]}",
+                    f"hullwatch characterize: {series.label}: {sampling.gaps} gap(s), "
+                    f"{100.0 * sampling.gap_fraction:.1f} % of the time; kept (--allow-gaps)",
                     file=sys.stderr,
                 )
             jobs.append(_Job(series, sampling, reference_k, days))

@@ -21,8 +21,10 @@ def write_text(report: SensorReport, out: TextIO) -> None:
         f"median period {sampling.period_s:.4g} s ({rate_hz:.4g} Hz), "
         f"jitter (IQR/median) {100.0 * sampling.jitter:.1f} %"
     )
-    if sampling.gaps_cut:
-        out.write(f", longest stretch between {sampling.gaps_cut} gap(s)")
+    if sampling.gaps:
+        out.write(
+            f", {sampling.gaps} gap(s) kept ({100.0 * sampling.gap_fraction:.1f} % of the time)"
+        )
     out.write("\n")
     if report.reference_temperature_k is not None:
         out.write(f"  T_ref {report.reference_temperature_k:g} K for q\n")
@@ -80,7 +82,8 @@ def _report_document(report: SensorReport) -> dict[str, Any]:
         "duration_s": report.duration_s,
         "period_s": report.sampling.period_s,
         "jitter": report.sampling.jitter,
-        "gaps_cut": report.sampling.gaps_cut,
+        "gaps": report.sampling.gaps,
+        "gap_fraction": report.sampling.gap_fraction,
         "reference_temperature_k": report.reference_temperature_k,
         "false_alarm_interval_days": report.false_alarm_interval_days,
         "quantities": [

@@ -1,20 +1,28 @@
-"""The sampling of a recording: its median period, and its gaps.
+"""The sampling of a recording: its median period, its jitter and its gaps.
 
 Real logs jitter (a microcontroller's timer, USB, a busy host). The Allan
-deviation and the slope windows are computed on the sample sequence as it
-is, with τ = m · (median period): no resampling, which would smooth the
-white noise and bias the short-τ points low. That is exact for jitter that
-averages out; a gap, where samples are missing, is not jitter, and a
-recording with one is refused (or, with `allow_gaps`, cut to its longest
-gap-free stretch: the one the statistics are valid on).
+deviation is computed on the sample sequence as it is, with
+τ = m · (median period): no resampling, which would smooth the white noise
+and bias the short-τ points low. That is exact for jitter that averages out.
+The slope windows are cut by time, so they hold exactly the samples that
+fall in them, jitter or not.
+
+A gap (a step longer than `MAX_GAP_PERIODS` median periods) is not jitter:
+there the sequence skips time, and an Allan point whose averages straddle
+it stands for a slightly longer τ than it says. A recording with gaps is
+refused unless the caller allows them (`--allow-gaps`); then every sample
+is kept, the Allan deviation treats the gaps as jitter (its τ is off by at
+most the fraction of time lost, reported as `gap_fraction`), and the slope
+windows are unaffected. Logs with periodic flush stalls (a flight computer
+writing its SD card every few seconds) are the case this is for: cutting
+them at each stall would leave stretches too short for any long τ.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from .recording_csv import RecordingError, SensorSeries
 
@@ -26,11 +34,11 @@ MIN_SAMPLES = 64
 class Sampling:
     period_s: float  # the median step between samples
     jitter: float  # the steps' interquartile range over the median step
-    gaps_cut: int  # gaps the series was cut at (allow_gaps only)
+    gaps: int  # steps longer than MAX_GAP_PERIODS median periods (allowed ones)
+    gap_fraction: float  # the time those steps span beyond one period, over the duration
 
 
-def check_sampling(series: SensorSeries, *, allow_gaps: bool) -> tuple[SensorSeries, Sampling]:
-    """The series to analyse (the whole, or its longest gap-free stretch) and its sampling."""
+def check_sampling(series: SensorSeries, *, allow_gaps: bool) -> Sampling:
     if series.times_s.size < MIN_SAMPLES:
         raise RecordingError(
             series.source,
@@ -41,36 +49,22 @@ def check_sampling(series: SensorSeries, *, allow_gaps: bool) -> tuple[SensorSer
     steps_s = np.diff(series.times_s)
     period_s = float(np.median(steps_s))
     gap_at = np.flatnonzero(steps_s > MAX_GAP_PERIODS * period_s)
-    gaps_cut = 0
-    if gap_at.size:
-        if not allow_gaps:
-            first = int(gap_at[0])
-            raise RecordingError(
-                series.source,
-                int(series.lines[first + 1]),
-                f"sensor {series.sensor_id!r}: a gap of {steps_s[first]:.3g} s "
-                f"({steps_s[first] / period_s:.0f} median periods of {period_s:.3g} s) "
-                f"after t_s {series.times_s[first]:g}; split the recording there, "
-                "or pass --allow-gaps to analyse its longest gap-free stretch",
-            )
-        series = _longest_stretch(series, gap_at)
-        gaps_cut = int(gap_at.size)
-        steps_s = np.diff(series.times_s)
-        period_s = float(np.median(steps_s))
+    if gap_at.size and not allow_gaps:
+        first = int(gap_at[0])
+        raise RecordingError(
+            series.source,
+            int(series.lines[first + 1]),
+            f"sensor {series.sensor_id!r}: a gap of {steps_s[first]:.3g} s "
+            f"({steps_s[first] / period_s:.0f} median periods of {period_s:.3g} s) "
+            f"after t_s {series.times_s[first]:g}, one of {gap_at.size}; split the "
+            "recording there, or pass --allow-gaps to keep every sample",
+        )
+    duration_s = float(series.times_s[-1] - series.times_s[0])
+    lost_s = float(np.sum(steps_s[gap_at] - period_s))
     quartiles = np.percentile(steps_s, [25.0, 75.0])
-    jitter = float((quartiles[1] - quartiles[0]) / period_s)
-    return series, Sampling(period_s=period_s, jitter=jitter, gaps_cut=gaps_cut)
-
-
-def _longest_stretch(series: SensorSeries, gap_at: npt.NDArray[np.intp]) -> SensorSeries:
-    starts = np.concatenate(([0], gap_at + 1))
-    ends = np.concatenate((gap_at + 1, [series.times_s.size]))
-    longest = int(np.argmax(ends - starts))
-    chosen = slice(int(starts[longest]), int(ends[longest]))
-    return replace(
-        series,
-        times_s=series.times_s[chosen],
-        pressure_pa=series.pressure_pa[chosen],
-        temperature_c=None if series.temperature_c is None else series.temperature_c[chosen],
-        lines=series.lines[chosen],
+    return Sampling(
+        period_s=period_s,
+        jitter=float((quartiles[1] - quartiles[0]) / period_s),
+        gaps=int(gap_at.size),
+        gap_fraction=lost_s / duration_s,
     )

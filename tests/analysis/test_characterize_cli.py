@@ -117,8 +117,9 @@ def test_a_gap_is_refused_unless_allowed(
 
     assert _run(["characterize", str(path), "--allow-gaps", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["samples"] == 700  # the longer stretch only
-    assert report["gaps_cut"] == 1
+    assert report["samples"] == 1000  # every sample kept
+    assert report["gaps"] == 1
+    assert report["gap_fraction"] == pytest.approx(70.0 / 169.9, rel=0.01)
 
 
 def test_jittered_sampling_uses_the_median_period(
