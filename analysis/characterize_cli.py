@@ -10,14 +10,17 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hullwatch.daemon.config import Config, ConfigError, load_config
 from hullwatch.daemon.exit_codes import ExitCode
 
-from .characterize import SensorReport, characterize
-from .recording_csv import RecordingError, SensorSeries, read_recording
-from .sampling import Sampling, check_sampling
+# numpy, scipy and allantools are imported when the command runs, not when the
+# daemon's CLI registers it: `hullwatch run` must start without the extra.
+if TYPE_CHECKING:
+    from .characterize import SensorReport
+    from .recording_csv import SensorSeries
+    from .sampling import Sampling
 
 DEFAULT_SENSOR_ID = "sensor"  # without --config, rows without a sensor column
 DEFAULT_REFERENCE_TEMPERATURE_K = 293.15  # ZoneSettings' default
@@ -69,6 +72,15 @@ class _Job:
 
 
 def main(args: argparse.Namespace) -> int:
+    try:
+        from .characterize import characterize
+        from .recording_csv import RecordingError
+    except ImportError as error:
+        print(
+            f"hullwatch characterize: {error.name} is missing: pip install 'hullwatch[analysis]'",
+            file=sys.stderr,
+        )
+        return ExitCode.UNAVAILABLE
     if args.false_alarm_interval_days is not None and args.false_alarm_interval_days <= 0:
         print(
             "hullwatch characterize: --false-alarm-interval-days must be positive", file=sys.stderr
@@ -101,6 +113,9 @@ def main(args: argparse.Namespace) -> int:
 
 def _read_all(args: argparse.Namespace, config: Config | None) -> list[_Job]:
     """Every file read and checked before anything is computed or printed."""
+    from .recording_csv import read_recording
+    from .sampling import check_sampling
+
     default_sensor = config.sensors[0].id if config is not None else DEFAULT_SENSOR_ID
     jobs = []
     for path in args.recordings:
@@ -127,6 +142,8 @@ def _read_all(args: argparse.Namespace, config: Config | None) -> list[_Job]:
 
 def _zone_settings(series: SensorSeries, config: Config | None) -> tuple[float, float]:
     """(T_ref in K, false-alarm interval in days) for the series' sensor."""
+    from .recording_csv import RecordingError
+
     if config is None:
         return DEFAULT_REFERENCE_TEMPERATURE_K, DEFAULT_FALSE_ALARM_INTERVAL_DAYS
     sensor = next((s for s in config.sensors if s.id == series.sensor_id), None)

@@ -162,3 +162,20 @@ def test_two_sensors_in_one_file_are_reported_apart(
     white_sd = {r["sensor"]: r["quantities"][0]["model"]["white_sd_pa"] for r in reports}
     assert white_sd["a"] == pytest.approx(1.0, rel=0.15)
     assert white_sd["b"] == pytest.approx(3.0, rel=0.15)
+
+
+def test_the_daemon_cli_registers_characterize_without_importing_numpy() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from hullwatch.daemon.cli import build_parser\n"
+        "build_parser()\n"
+        "heavy = [m for m in ('numpy', 'scipy', 'allantools', 'matplotlib') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""
