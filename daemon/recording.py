@@ -12,7 +12,8 @@ readable gzip prefix, so a kill -9 or a crash loses only the samples still
 queued (at most `flush_interval_s`, plus the page cache on a power cut: there
 is no fsync, to spare the card). Bounds: a file is closed once it holds
 `file_max_bytes` compressed, and the oldest files in the directory are deleted
-while they hold more than `total_max_bytes` together.
+so that all of them, the one being written included, hold at most
+`total_max_bytes` (plus at most one batch).
 """
 
 from __future__ import annotations
@@ -189,15 +190,18 @@ class RecordingWriter:
         self._gzip = self._raw = None
 
     def _prune(self) -> None:
-        """Delete the oldest recordings while all of them hold more than the bound."""
-        files = recording_files(self.directory)
+        """Delete the oldest finished recordings until they hold at most
+        `total_max_bytes - file_max_bytes`: room for the file being written to grow
+        to its bound, so that all of them stay within `total_max_bytes` (give or
+        take one batch)."""
+        writing = self.path if self._gzip is not None else None
+        files = [path for path in recording_files(self.directory) if path != writing]
         sizes = {path: path.stat().st_size for path in files}
         total = sum(sizes.values())
+        budget = self._total_max_bytes - self._file_max_bytes
         for path in files:
-            if total <= self._total_max_bytes:
+            if total <= budget:
                 break
-            if path == self.path and self._gzip is not None:
-                continue  # the file being written
             path.unlink(missing_ok=True)
             total -= sizes[path]
             log.info("recording: deleted the oldest file", path=str(path), bytes=sizes[path])

@@ -14,7 +14,11 @@ from .replay import ReplayRun
 from .replay_input import RecordingError, expand, merged
 
 
-def run_replay(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run_replay(
+    args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
     try:
         config = load_config(args.config)
     except ConfigError as exc:
