@@ -60,13 +60,15 @@ def telemetry_document(
     *,
     station: str,
     lags: dict[str, tuple[float, LagEstimate | None]] | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """`lags`: per sensor, the configured thermal lag and the measured one."""
+    """`lags`: per sensor, the configured thermal lag and the measured one; `now`: the
+    document's time (default: the wall clock; a replay gives recording time)."""
     a = assessment
     return {
         "station": station,
         "zone": a.zone_id,
-        "time": _iso(None),
+        "time": _iso(now),
         "pressure_pa": round(a.pressure_pa, 2),
         "temperature_c": round(a.temperature_c, 3),
         "dpdt_pa_per_s": _rounded(a.dpdt_pa_per_s, 6),

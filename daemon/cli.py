@@ -67,6 +67,22 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--json", action="store_true", help="print JSON lines")
     scan.set_defaults(handler=_scan)
 
+    record = commands.add_parser(
+        "record",
+        help="read the configured sensors for a while and write a recording, without "
+        "detecting or publishing (a baseline survey; stop the daemon first)",
+    )
+    _add_record_arguments(record)
+    record.set_defaults(handler=_record)
+
+    replay = commands.add_parser(
+        "replay",
+        help="run recordings through the daemon's guard and detector at full speed and "
+        "print the alerts it would publish",
+    )
+    _add_replay_arguments(replay)
+    replay.set_defaults(handler=_replay)
+
     for entry in entry_points(group="hullwatch.commands"):
         register = entry.load()
         register(commands)
@@ -102,6 +118,56 @@ def _scan(args: argparse.Namespace) -> int:
             as_json=args.json,
         )
     )
+
+
+def _add_record_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", type=Path, help="configuration file (TOML)")
+    parser.add_argument("--duration", required=True, help="how long: 90s, 30m, 2h, 1d")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        metavar="DIR",
+        help="where the files go (default: the configuration's recording directory)",
+    )
+
+
+def _add_replay_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "recordings",
+        nargs="+",
+        type=Path,
+        metavar="RECORDING",
+        help="hullwatch recordings (.csv.gz) or plain CSV (t_s,pressure_pa[,temperature_c]"
+        "[,sensor]); a directory stands for the recordings in it",
+    )
+    parser.add_argument("--config", type=Path, required=True, help="configuration file (TOML)")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON line per document the daemon would publish (alerts and telemetry)",
+    )
+    parser.add_argument(
+        "--raw-pressure",
+        action="store_true",
+        help="ignore the temperatures: fit the pressure as read (a sensor open to the room, "
+        "to which no gas law applies)",
+    )
+    parser.add_argument("--report", type=Path, metavar="OUT.json", help="write a summary")
+    parser.add_argument(
+        "--plot", type=Path, metavar="OUT.png", help="draw a PNG (needs hullwatch[plot])"
+    )
+
+
+def _record(args: argparse.Namespace) -> int:
+    from .record_command import run_record
+
+    return run_record(args)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .replay_command import run_replay
+
+    return run_replay(args)
 
 
 def _watch(args: argparse.Namespace) -> int:

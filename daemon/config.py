@@ -64,6 +64,7 @@ __all__ = [
     "FileSecret",
     "LoggingSettings",
     "MqttSettings",
+    "RecordingSettings",
     "SensorSettings",
     "ZoneSettings",
     "load_config",
@@ -323,6 +324,42 @@ class LoggingSettings(_Settings):
     format: Annotated[Literal["auto", "json", "console"], BeforeValidator(_lower_text)] = "auto"
 
 
+class RecordingSettings(_Settings):
+    """What the daemon reads, written to rotating gzip'd CSV files (docs/recording.md).
+
+    Off by default. The bounds keep the recordings from filling the SD card: a file
+    is closed once it holds `file_max_bytes` (compressed), and the oldest files are
+    deleted while all of them together hold more than `total_max_bytes`.
+    """
+
+    enabled: bool = False
+    # Relative to state_dir (which is itself relative to the configuration file).
+    directory: Path = Path("recordings")
+    file_max_bytes: Annotated[int, Field(ge=10_000, le=10_000_000_000)] = 16_000_000
+    total_max_bytes: Annotated[int, Field(ge=10_000, le=1_000_000_000_000)] = 256_000_000
+    flush_interval_s: Annotated[float, Field(ge=0.1, le=300)] = 5.0
+
+    @field_validator("directory")
+    @classmethod
+    def _check_directory(cls, path: Path) -> Path:
+        if "\0" in str(path):
+            raise ValueError("must not contain a NUL character")
+        if str(path) in ("", "."):
+            raise ValueError("must name a directory of its own, not state_dir itself")
+        return path
+
+    @field_validator("total_max_bytes")
+    @classmethod
+    def _check_total(cls, total: int, info: ValidationInfo) -> int:
+        per_file = info.data.get("file_max_bytes")
+        if per_file is not None and total < 2 * per_file:
+            raise ValueError(
+                f"must be at least twice file_max_bytes ({per_file}): the file being "
+                "written and one finished file"
+            )
+        return total
+
+
 class ZoneSettings(_Settings):
     """A sealed volume watched as one: its size, its reserve and its alarm thresholds."""
 
@@ -509,6 +546,7 @@ class Config(_Settings):
     state_dir: Path = Field(default=DEFAULT_STATE_DIR, validate_default=True)
     mqtt: MqttSettings = MqttSettings()
     logging: LoggingSettings = LoggingSettings()
+    recording: RecordingSettings = RecordingSettings()
     zones: Annotated[list[ZoneSettings], Field(min_length=1)]
     sensors: Annotated[list[SensorSettings], Field(min_length=1)]
 
@@ -518,6 +556,11 @@ class Config(_Settings):
             if zone.id == zone_id:
                 return zone
         raise KeyError(zone_id)
+
+    @property
+    def recording_dir(self) -> Path:
+        """Where recordings go: `recording.directory`, under `state_dir` when relative."""
+        return self.state_dir / self.recording.directory
 
     def sensors_in(self, zone_id: str) -> list[SensorSettings]:
         """The sensors that watch a zone, in file order."""

@@ -13,7 +13,7 @@ class ExitCode(IntEnum):
     OK = 0
     FAILURE = 1  # an unexpected error; the service manager may restart us
     USAGE = 64  # EX_USAGE: bad command line
-    DATA_ERROR = 65  # EX_DATAERR: a malformed input file (a recording)
+    DATA_ERROR = 65  # EX_DATAERR: a malformed input file (a recording: file:line: reason)
     UNAVAILABLE = 69  # EX_UNAVAILABLE: a required sensor never came up
     SOFTWARE = 70  # EX_SOFTWARE: an internal error
     CONFIG = 78  # EX_CONFIG: the configuration is invalid

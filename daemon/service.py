@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -44,17 +45,20 @@ from hullwatch.drivers.transports import I2CBusOpener, open_i2c_bus
 
 from .alert_document import alert_document, health_document, telemetry_document
 from .config import Config, ConfigError, load_config
-from .detector import Assessment, ZoneDetector, ZoneParameters
+from .detector import Assessment
 from .exit_codes import ExitCode
 from .lag_estimate import LagEstimate, lag_agrees, lag_disagrees
-from .levels import Level, LevelPolicy
+from .levels import Level
 from .logging_setup import configure_logging
 from .outbox import Outbox, OutboxError
 from .poller import Health, Sample, SensorPoller
 from .publisher import Publisher
+from .recording import Recorder
 from .sample_guard import SampleGuard
 from .sd_notify import Notifier
 from .sensors import SensorFactory
+from .zone_router import ZoneRouter
+from .zone_router import zone_parameters as zone_parameters  # where tools import it from
 
 log = structlog.get_logger("hullwatch.daemon")
 
@@ -74,37 +78,6 @@ _DAEMON_ONLY_MQTT_KEYS = frozenset({"telemetry_interval_s", "alert_update_interv
 
 def _loop_time() -> float:
     return asyncio.get_running_loop().time()
-
-
-def zone_parameters(config: Config) -> list[ZoneParameters]:
-    return [
-        ZoneParameters(
-            zone_id=zone.id,
-            volume_m3=zone.volume_m3,
-            floor_pa=zone.floor_pa,
-            window_s=zone.window_s,
-            min_window_fill=zone.min_window_fill,
-            discharge_coefficient=zone.discharge_coefficient,
-            ambient_pressure_pa=zone.ambient_pressure_pa,
-            reference_temperature_k=zone.reference_temperature_k,
-            min_window_s=zone.min_window_s,
-            false_alarm_interval_days=zone.false_alarm_interval_days,
-            temperature_lag_s=zone.temperature_lag_s,
-            temperature_window_s=zone.temperature_window_s,
-            sensor_lags_s=tuple(
-                (sensor.id, sensor.temperature_lag_s)
-                for sensor in config.sensors
-                if sensor.zone == zone.id and sensor.temperature_lag_s is not None
-            ),
-            policy=LevelPolicy(
-                warning_pa_per_s=zone.warning_pa_per_s,
-                critical_pa_per_s=zone.critical_pa_per_s,
-                significance_sigma=zone.significance_sigma,
-                release_fraction=zone.release_fraction,
-            ),
-        )
-        for zone in config.zones
-    ]
 
 
 @dataclass
@@ -136,13 +109,23 @@ class Daemon:
         # time in an accelerated hardware-in-the-loop run.
         self._clock = clock if clock is not None else _loop_time
         carry = carry if carry is not None else Carry()
-        self.detectors = {p.zone_id: ZoneDetector(p) for p in zone_parameters(config)}
-        for zone_id, detector in self.detectors.items():
-            detector.level = carry.levels.get(zone_id, Level.OK)
-        self._zone_of = {sensor.id: sensor.zone for sensor in config.sensors}
-        self._latest: dict[str, Assessment] = {}
+        # The samples-to-alerts path `hullwatch replay` runs too (zone_router).
+        self.zones = ZoneRouter(
+            config, self._alert, levels=carry.levels, last_alert_s=carry.last_alert_s
+        )
+        self.detectors = self.zones.detectors
+        self._zone_of = self.zones.zone_of
+        self._latest = self.zones.latest
         self._lag_disagrees: set[str] = set()  # sensors already warned about
-        self._last_alert_s = {z: t for z, t in carry.last_alert_s.items() if z in self.detectors}
+        self.recorder = Recorder.for_config(config) if config.recording.enabled else None
+        self._guards = {
+            sensor.id: SampleGuard(
+                spike_threshold_pa=sensor.spike_threshold_pa,
+                stuck_samples=sensor.stuck_samples,
+                spike_noise_multiple=sensor.spike_noise_multiple,
+            )
+            for sensor in config.sensors
+        }
         # `open_bus`: the I2C transports; an accelerated HIL run reaches its bus in-process.
         self._factory = SensorFactory(config.sensors, open_bus=open_bus)
         self.pollers = [
@@ -152,11 +135,7 @@ class Daemon:
                 rate_hz=sensor.rate_hz,
                 on_sample=self._on_sample,
                 on_fault=self._on_sensor_fault,
-                guard=SampleGuard(
-                    spike_threshold_pa=sensor.spike_threshold_pa,
-                    stuck_samples=sensor.stuck_samples,
-                    spike_noise_multiple=sensor.spike_noise_multiple,
-                ),
+                guard=self._guards[sensor.id],
                 on_health=self._on_health,
             )
             for sensor in config.sensors
@@ -171,10 +150,7 @@ class Daemon:
         self.last_processed_t_s: float | None = None  # monotonic, newest sample a detector took
 
     def carry(self) -> Carry:
-        return Carry(
-            levels={zone_id: d.level for zone_id, d in self.detectors.items()},
-            last_alert_s=dict(self._last_alert_s),
-        )
+        return Carry(levels=self.zones.levels(), last_alert_s=dict(self.zones.last_alert_s))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sample, detect, publish through `publisher` (run by the caller) until `stop`."""
@@ -185,6 +161,9 @@ class Daemon:
             zones=list(self.detectors),
             sensors=[poller.sensor_id for poller in self.pollers],
         )
+        if self.recorder is not None:
+            self.recorder.start()
+            log.info("recording accepted samples", directory=str(self.config.recording_dir))
         async with asyncio.TaskGroup() as group:
             workers = [group.create_task(poller.run()) for poller in self.pollers]
             workers.append(group.create_task(self._telemetry_loop()))
@@ -201,6 +180,9 @@ class Daemon:
             await asyncio.wait_for(self._factory.close(), BUS_CLOSE_TIMEOUT_S)
         except TimeoutError:
             log.warning("a sensor bus did not close in time", timeout_s=BUS_CLOSE_TIMEOUT_S)
+        if self.recorder is not None:
+            # Writes what is queued: blocking file I/O, off the event loop.
+            await asyncio.to_thread(self.recorder.close)
 
     # --- progress, readiness, status ----------------------------------------------
 
@@ -285,38 +267,29 @@ class Daemon:
     # --- samples to alerts ----------------------------------------------------------
 
     def _on_sample(self, sample: Sample) -> None:
-        zone_id = self._zone_of[sample.sensor_id]
-        detector = self.detectors[zone_id]
-        detector.add_sample(
-            sample.sensor_id,
-            sample.t_s,
-            sample.reading.pressure_pa,
-            sample.reading.temperature_c,
+        reading = sample.reading
+        if self.recorder is not None:
+            zone_id = self._zone_of[sample.sensor_id]
+            now_s = self._clock()
+            self.recorder.add(
+                sample.sensor_id,
+                zone_id,
+                sample.t_s,
+                time.time() - (now_s - sample.t_s),
+                reading.pressure_pa,
+                reading.temperature_c,
+                spikes_rejected=self._guards[sample.sensor_id].spikes_rejected,
+            )
+        self.zones.add_sample(
+            sample.sensor_id, sample.t_s, reading.pressure_pa, reading.temperature_c
         )
         self.last_processed_t_s = self._clock()
-        assessment = detector.assess()
-        if assessment is None:
-            return
-        self._latest[zone_id] = assessment
-        if assessment.level_changed:
-            self._alert(assessment, "level_change", sample.t_s)
-        elif assessment.level is not Level.OK and (
-            sample.t_s - self._last_alert_s.get(zone_id, sample.t_s)
-            >= self.config.mqtt.alert_update_interval_s
-        ):
-            self._alert(assessment, "update", sample.t_s)
 
     def _on_sensor_fault(self, sensor_id: str) -> None:
         # Samples before and after a fault are not one series (the chip was reset).
-        zone_id = self._zone_of[sensor_id]
-        detector = self.detectors[zone_id]
-        detector.forget_sensor(sensor_id)
-        # Telemetry must not keep repeating an estimate nobody is feeding.
-        assessment = detector.assess()
-        if assessment is None:
-            self._latest.pop(zone_id, None)
-        else:
-            self._latest[zone_id] = assessment
+        self.zones.forget_sensor(sensor_id)
+        if self.recorder is not None:
+            self.recorder.note_reset(sensor_id)
 
     def _on_health(self, poller: SensorPoller) -> None:
         if poller.health is not Health.OK:
@@ -334,7 +307,6 @@ class Daemon:
         )
 
     def _alert(self, assessment: Assessment, kind: str, t_s: float) -> None:
-        self._last_alert_s[assessment.zone_id] = t_s
         seq = self.publisher.next_seq()
         document = alert_document(assessment, station=self.config.station, seq=seq, kind=kind)
         log_method = {
