@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from typing import Any
 
 from .assessment import Assessment, Judgement, assessment_from_rate
 from .false_alarm import student_threshold
@@ -94,6 +95,9 @@ class ZoneDetector:
         self._budgeted = parameters.false_alarm_interval_days is not None
         self._pooled = parameters.pooled_noise
         self._tracks: dict[str, SensorLines] = {}
+        # Noise learned in an earlier run, per sensor, taken up when its first sample
+        # arrives (restore_noise).
+        self._noise_restored: dict[str, dict[str, Any]] = {}
         # Per window, Student's threshold by (coarse) degrees of freedom.
         self._student: list[dict[int, float]] = [{} for _ in self._windows_s]
 
@@ -121,6 +125,9 @@ class ZoneDetector:
                     prior=p.noise_prior_of(sensor_id),
                     max_scale_s=NOISE_SCALE_FACTOR * max(self._windows_s[-1], NOISE_MIN_SCALE_S),
                 )
+                saved = self._noise_restored.pop(sensor_id, None)
+                if saved is not None:
+                    noise.restore(saved)
             track = SensorLines(
                 self._windows_s,
                 thermal=thermal,
@@ -140,9 +147,37 @@ class ZoneDetector:
             for sensor_id, track in self._tracks.items()
         }
 
+    def noise_states(self) -> dict[str, dict[str, Any]]:
+        """Per sensor, the noise it has taught the detector (JSON-ready), to persist
+        across a restart: the long octaves take hours to learn."""
+        states = {
+            sensor_id: track.noise.state()
+            for sensor_id, track in self._tracks.items()
+            if track.noise is not None
+        }
+        # Restored but not yet taken up (the sensor has not delivered since).
+        for sensor_id, state in self._noise_restored.items():
+            states.setdefault(sensor_id, state)
+        return states
+
+    def restore_noise(self, sensor_id: str, state: dict[str, Any]) -> None:
+        """Take up what `noise_states` gave for this sensor in an earlier run.
+
+        Checked now: a malformed state raises ValueError and changes nothing.
+        """
+        NoiseEstimate(prior=None, max_scale_s=1.0).restore(state)
+        track = self._tracks.get(sensor_id)
+        if track is not None and track.noise is not None:
+            track.noise.restore(state)
+        else:
+            self._noise_restored[sensor_id] = state
+
     def forget_sensor(self, sensor_id: str) -> None:
-        """Drop a sensor's window (after a fault its old samples no longer join the new ones)."""
-        self._tracks.pop(sensor_id, None)
+        """Drop a sensor's window (after a fault its old samples no longer join the new
+        ones); what it taught of its noise is kept for its next sample."""
+        track = self._tracks.pop(sensor_id, None)
+        if track is not None and track.noise is not None:
+            self._noise_restored[sensor_id] = track.noise.state()
 
     def assess(self) -> Assessment | None:
         """Estimate and update the level; None until some sensor has three samples."""
