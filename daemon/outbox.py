@@ -27,6 +27,13 @@ The size bound (`max_messages`) evicts, oldest first within each class:
 3. other health documents, 4. other alert updates, 5. level changes.
 Every eviction is logged (an alert at error level) and counted; the counts are
 persistent. Telemetry never enters the outbox: it is shed long before this.
+
+The last alert queued on each topic is also kept, after its PUBACK too
+(`last_alert`), in the same transaction as the message itself: a restarted
+daemon, even after `kill -9` right after queuing, knows the level each zone last
+published and chains its next alert's `previous_level` from it
+(`published_levels`, docs/delivery.md). An empty payload on a topic (a retained
+alert cleared) forgets it.
 """
 
 from __future__ import annotations
@@ -61,7 +68,10 @@ CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER,
     stored_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS last_alert (topic TEXT PRIMARY KEY, payload TEXT NOT NULL);
 """
+# `last_alert` was added without a new SCHEMA_VERSION: an older hullwatch ignores the
+# table, and this one creates it in a database an older one wrote.
 _COUNTERS: Final = ("seq", "alerts_dropped", "health_dropped")
 
 
@@ -129,6 +139,9 @@ class Outbox:
         rows = db.execute("SELECT id, kind, topic, payload, seq FROM outbox ORDER BY id").fetchall()
         self._entries: OrderedDict[int, Entry] = OrderedDict(
             (row[0], Entry(row[0], Kind(row[1]), row[2], row[3], row[4])) for row in rows
+        )
+        self._last_alerts: dict[str, str] = dict(
+            db.execute("SELECT topic, payload FROM last_alert").fetchall()
         )
         stored_seqs = [e.seq for e in self._entries.values() if e.seq is not None]
         self._seq = max([seq_floor, int(counters["seq"]), *stored_seqs])
@@ -209,6 +222,11 @@ class Outbox:
     def pending_alerts(self) -> int:
         return sum(1 for e in self._entries.values() if e.kind is not Kind.HEALTH)
 
+    def last_alert(self, topic: str) -> str | None:
+        """The payload of the last alert queued on `topic`, delivered or not (None: none,
+        or its retained alert was cleared since)."""
+        return self._last_alerts.get(topic)
+
     def next_seq(self) -> int:
         """The next alert seq, stored before it is returned (see the fsync policy)."""
         self._seq += 1
@@ -231,6 +249,16 @@ class Outbox:
         if seq is not None and seq > self._seq:
             self._seq = seq  # a seq taken elsewhere still never goes backwards
             statements.append(("UPDATE meta SET value = ? WHERE key = 'seq'", (seq,)))
+        if kind is not Kind.HEALTH:
+            self._last_alerts[topic] = payload
+            statements.append(
+                (
+                    "INSERT OR REPLACE INTO last_alert (topic, payload) VALUES (?, ?)",
+                    (topic, payload),
+                )
+            )
+        elif payload == "" and self._last_alerts.pop(topic, None) is not None:
+            statements.append(("DELETE FROM last_alert WHERE topic = ?", (topic,)))
         if not self._transaction("add", statements, durable=True):
             self.not_durable += 1
         self._warn_if_filling()

@@ -52,6 +52,7 @@ from .levels import Level
 from .logging_setup import configure_logging
 from .outbox import Outbox, OutboxError
 from .poller import Health, Sample, SensorPoller
+from .published_levels import published_levels
 from .publisher import Publisher
 from .recording import Recorder
 from .sample_guard import SampleGuard
@@ -85,10 +86,14 @@ class Carry:
     """What a reload hands from one Daemon to the next (monotonic times stay valid).
 
     Alert `seq` needs no carrying: it comes from the outbox, which outlives both.
+    At start, `restarted_levels` holds what each zone published before the process
+    began (`published_levels`); a reload hands over the zones still awaiting their
+    detector's first judgement.
     """
 
     levels: dict[str, Level] = field(default_factory=dict)
     last_alert_s: dict[str, float] = field(default_factory=dict)
+    restarted_levels: dict[str, Level] = field(default_factory=dict)
 
 
 class Daemon:
@@ -111,7 +116,11 @@ class Daemon:
         carry = carry if carry is not None else Carry()
         # The samples-to-alerts path `hullwatch replay` runs too (zone_router).
         self.zones = ZoneRouter(
-            config, self._alert, levels=carry.levels, last_alert_s=carry.last_alert_s
+            config,
+            self._alert,
+            levels=carry.levels,
+            last_alert_s=carry.last_alert_s,
+            restarted_levels=carry.restarted_levels,
         )
         self.detectors = self.zones.detectors
         self._zone_of = self.zones.zone_of
@@ -150,7 +159,11 @@ class Daemon:
         self.last_processed_t_s: float | None = None  # monotonic, newest sample a detector took
 
     def carry(self) -> Carry:
-        return Carry(levels=self.zones.levels(), last_alert_s=dict(self.zones.last_alert_s))
+        return Carry(
+            levels=self.zones.levels(),
+            last_alert_s=dict(self.zones.last_alert_s),
+            restarted_levels=self.zones.restarted_levels(),
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sample, detect, publish through `publisher` (run by the caller) until `stop`."""
@@ -209,9 +222,8 @@ class Daemon:
 
     def status_line(self) -> str:
         zones = ", ".join(
-            f"{zone_id} {detector.level.value}"
-            + ("" if zone_id in self._latest else " (no estimate)")
-            for zone_id, detector in self.detectors.items()
+            f"{zone_id} {level.value}" + ("" if zone_id in self._latest else " (no estimate)")
+            for zone_id, level in self.zones.published_levels().items()
         )
         healthy = sum(poller.health is Health.OK for poller in self.pollers)
         sensors = f"sensors {healthy}/{len(self.pollers)} ok"
@@ -444,7 +456,24 @@ class _Service:
         self._outbox_dir = config.state_dir  # where `outbox` is open until the process ends
         self._group = group
         self._link = _MqttLink(config, outbox, group)
-        self._running = _Running(Daemon(config, self._link.publisher, notifier=notifier), group)
+        restarted = published_levels(
+            outbox, self._link.publisher.topics, [zone.id for zone in config.zones]
+        )
+        for zone_id, level in restarted.items():
+            if level is not Level.OK:
+                log.warning(
+                    "zone level carried over from before the restart: no new alert until "
+                    "the detector confirms or releases it",
+                    zone=zone_id,
+                    alert_level=level.value,
+                )
+        daemon = Daemon(
+            config,
+            self._link.publisher,
+            notifier=notifier,
+            carry=Carry(restarted_levels=restarted),
+        )
+        self._running = _Running(daemon, group)
 
     async def reload(self) -> None:
         """Re-read the file; keep the running configuration unless the new one is valid."""
