@@ -19,6 +19,7 @@ alerts come every second (alert_update_interval_s = 1).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -391,6 +392,38 @@ def test_kill_9_with_alerts_in_the_outbox_and_the_broker_down(rig: Rig) -> None:
     seqs = [line["seq"] for line in result.raised]
     restarted_at = len(raised_before)
     assert seqs[restarted_at] > seqs[restarted_at - 1], "seq went backwards after the restart"
+
+
+def test_the_first_alert_after_kill_9_chains_from_the_last_published_level(rig: Rig) -> None:
+    first = rig.start_daemon()
+    rig.online()
+    wait_for_alerts(first, 2, 25)  # the leak raised `warning`, then an update
+    first.stop(signal.SIGKILL)
+    raised_before = raised_alerts(first)
+    last_level = raised_before[-1]["alert_level"]
+    assert last_level == "warning"
+
+    second = rig.start_daemon()
+    wait_for_alerts(second, len(raised_before) + 1, 25)  # the log holds both runs
+    after = raised_alerts(second)[len(raised_before)]
+    print(
+        f"[restart] last before: {last_level}; first after: {after['kind']} "
+        f"{after['previous_level']} -> {after['alert_level']}: {after['reason']}"
+    )
+    assert after["previous_level"] == last_level
+    # The hole is still open: the fresh detector confirms the level, it did not change.
+    assert (after["kind"], after["alert_level"]) == ("update", "warning")
+    carried = [line for line in log_lines(second) if line.get("event", "").startswith("zone level")]
+    assert [(line["zone"], line["alert_level"]) for line in carried] == [("chamber", "warning")]
+
+    wait_for_delivery([second], rig.subscriber)
+    stop_and_flush(second, rig.simulator)
+    result = tally([second], rig.subscriber)
+    result.check("restart")
+    by_id = {document["event_id"]: document for document in result.received}
+    documents = [by_id[line["event_id"]] for line in result.raised]
+    for previous, document in itertools.pairwise(documents):
+        assert document["previous_level"] == previous["level"], document
 
 
 def test_broker_restarted_repeatedly_during_a_leak(rig: Rig) -> None:
