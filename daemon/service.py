@@ -50,6 +50,13 @@ from .exit_codes import ExitCode
 from .lag_estimate import LagEstimate, lag_agrees, lag_disagrees
 from .levels import Level
 from .logging_setup import configure_logging
+from .noise_store import (
+    NOISE_FILE,
+    NOISE_SAVE_INTERVAL_S,
+    NoiseStore,
+    learned_octaves,
+    noise_text,
+)
 from .outbox import Outbox, OutboxError
 from .poller import Health, Sample, SensorPoller
 from .published_levels import published_levels
@@ -106,7 +113,10 @@ class Daemon:
         carry: Carry | None = None,
         clock: Callable[[], float] | None = None,
         open_bus: I2CBusOpener = open_i2c_bus,
+        noise_store: NoiseStore | None = None,
     ) -> None:
+        """`noise_store`: where the sensors' learned noise is kept across restarts
+        (`hullwatch run`: `<state_dir>/noise.json`); None: learned afresh each time."""
         self.config = config
         self.publisher = publisher
         self.notifier = notifier if notifier is not None else Notifier(None)
@@ -157,6 +167,9 @@ class Daemon:
         self.ready_announced = False
         self.status_note: str | None = None  # appended to STATUS (a rejected reload)
         self.last_processed_t_s: float | None = None  # monotonic, newest sample a detector took
+        self.noise_store = noise_store
+        if noise_store is not None:
+            self._restore_noise(noise_store)
 
     def carry(self) -> Carry:
         return Carry(
@@ -184,6 +197,8 @@ class Daemon:
             interval_s = self.notifier.watchdog_interval_s
             if interval_s is not None:
                 workers.append(group.create_task(self._watchdog_loop(interval_s)))
+            if self.noise_store is not None:
+                workers.append(group.create_task(self._save_noise_loop(self.noise_store)))
             await stop.wait()
             log.info("sampling halted")
             for worker in workers:
@@ -196,6 +211,54 @@ class Daemon:
         if self.recorder is not None:
             # Writes what is queued: blocking file I/O, off the event loop.
             await asyncio.to_thread(self.recorder.close)
+        if self.noise_store is not None:
+            # A clean stop or a reload: the next Daemon starts from what was learned.
+            await self._save_noise(self.noise_store)
+
+    # --- the learned noise across restarts ----------------------------------------------
+
+    def _restore_noise(self, store: NoiseStore) -> None:
+        """Give each detector what its sensors taught it in an earlier run (before the
+        first sample). Zones and sensors the configuration no longer has are dropped."""
+        problems = []
+        for zone_id, sensors in store.load().items():
+            detector = self.detectors.get(zone_id)
+            if detector is None:
+                continue
+            for sensor_id, state in sensors.items():
+                if self._zone_of.get(sensor_id) != zone_id:
+                    continue
+                try:
+                    detector.restore_noise(sensor_id, state)
+                except ValueError as exc:
+                    problems.append(f"zone {zone_id!r}, sensor {sensor_id!r}: {exc}")
+                    continue
+                learned = learned_octaves(state)
+                log.debug(
+                    f"noise model restored for sensor {sensor_id} ({learned} octaves)",
+                    zone=zone_id,
+                    sensor=sensor_id,
+                    octaves=learned,
+                    path=str(store.path),
+                )
+        if problems:
+            log.warning(
+                "noise file: some sensors' states ignored, they learn afresh",
+                path=str(store.path),
+                reason="; ".join(problems),
+            )
+
+    async def _save_noise(self, store: NoiseStore) -> None:
+        # Collected on the event loop (the detectors are not thread-safe), written off it.
+        text = noise_text(
+            {zone_id: detector.noise_states() for zone_id, detector in self.detectors.items()}
+        )
+        await asyncio.to_thread(store.save, text)
+
+    async def _save_noise_loop(self, store: NoiseStore) -> None:
+        while True:
+            await asyncio.sleep(NOISE_SAVE_INTERVAL_S)
+            await self._save_noise(store)
 
     # --- progress, readiness, status ----------------------------------------------
 
@@ -467,11 +530,14 @@ class _Service:
                     zone=zone_id,
                     alert_level=level.value,
                 )
+        # Where the outbox is (a reload that moves state_dir takes effect at a restart).
+        self._noise_store = NoiseStore(config.state_dir / NOISE_FILE)
         daemon = Daemon(
             config,
             self._link.publisher,
             notifier=notifier,
             carry=Carry(restarted_levels=restarted),
+            noise_store=self._noise_store,
         )
         self._running = _Running(daemon, group)
 
@@ -514,7 +580,13 @@ class _Service:
             self._link = _MqttLink(new, self._outbox, self._group)
         self._clear_removed(self._config, new)
         self._config = new
-        daemon = Daemon(new, self._link.publisher, notifier=self._notifier, carry=carry)
+        daemon = Daemon(
+            new,
+            self._link.publisher,
+            notifier=self._notifier,
+            carry=carry,
+            noise_store=self._noise_store,  # saved by the old Daemon as it halted
+        )
         self._running = _Running(daemon, self._group)  # READY=1 once its sensors deliver
 
     def _clear_removed(self, old: Config, new: Config) -> None:
