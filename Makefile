@@ -22,8 +22,8 @@ lint: ## ruff (lint and format) and mypy --strict
 bench: ## detector cost per sample and memory per window (numbers go in docs/)
 	$(BIN)/python bench/detector_cost.py
 
-bench-detection: ## every reference case (hil/scenarios/reference) vs the LS limit and a baseline; the 24 h case takes long
-	$(BIN)/python bench/detection.py
+bench-detection: ## every reference case, white and realistic noise, vs the LS limits and two baselines; the 24 h cases take long (ARGS="--skip-24h --jobs 1")
+	$(BIN)/python bench/detection.py $(ARGS)
 
 bench-lag: ## the online thermal-lag estimate on the reference cases and two 3 h runs (docs/detection.md)
 	$(BIN)/python bench/lag_estimate.py --long
