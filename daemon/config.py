@@ -382,6 +382,12 @@ class ZoneSettings(_Settings):
     false_alarm_interval_days: Annotated[float | None, Field(gt=0, le=1e6)] = None
     temperature_lag_s: Annotated[float, Field(ge=0, le=3600)] = 0.0
     temperature_window_s: Annotated[float, Field(ge=30, le=3600)] = 600.0
+    # How far the configured lag may be off (fraction), until the online estimate
+    # is precise; the fastest thermal change of the gas; and whether each
+    # sensor's flicker and random walk are learned (docs/detection.md).
+    temperature_lag_uncertainty: Annotated[float, Field(ge=0, le=1)] = 0.3
+    max_thermal_rate_k_per_s: Annotated[float, Field(ge=0, le=10)] = 0.05
+    noise: Literal["learned", "white"] = "learned"
 
     @field_validator("min_window_s")
     @classmethod

@@ -38,6 +38,15 @@ AGREEMENT_SIGMA = 4.0
 # per sample count a window passes through while it fills.
 _DOF_BITS = 6
 
+# A fall slower than a thermal event could fake (zone_parameters.
+# max_thermal_rate_k_per_s) enters a level only once some window's test has
+# kept passing for this fraction of the sensors' thermal lag: a lagging
+# sensor's temperature needs that long to show a heater step (its deviation
+# from the cubic grows as t²), after which the misfit's uncertainty
+# (thermal_misfit) stops the false fall. Measured on heater steps of ±0.1 and
+# ±0.25 K with the gas following the wall in 10, 200 and 1000 s (docs/detection.md).
+CONFIRM_LAG_FRACTION = 0.25
+
 # The noise model is fitted to block scales up to this many times the longest
 # window, and never to fewer than NOISE_MIN_SCALE_S (so a zone of short windows
 # still learns the random walk): the longer octaves hold few terms, but they are
@@ -98,6 +107,13 @@ class ZoneDetector:
         # Noise learned in an earlier run, per sensor, taken up when its first sample
         # arrives (restore_noise).
         self._noise_restored: dict[str, dict[str, Any]] = {}
+        # A level a window's test would enter, and since when (sample time): falls
+        # that could be thermal must keep passing before they are raised.
+        self._pending: tuple[int, float] | None = None
+        self._pressure_per_kelvin = 0.0
+        self._longest_lag_s = max(
+            [parameters.temperature_lag_s, *(lag for _, lag in parameters.sensor_lags_s)]
+        )
         # Per window, Student's threshold by (coarse) degrees of freedom.
         self._student: list[dict[int, float]] = [{} for _ in self._windows_s]
 
@@ -118,7 +134,11 @@ class ZoneDetector:
             lag_s = p.lag_of(sensor_id)
             thermal = None
             if lag_s > 0:
-                thermal = ThermalLag(lag_s=lag_s, window_s=p.temperature_window_s)
+                thermal = ThermalLag(
+                    lag_s=lag_s,
+                    window_s=p.temperature_window_s,
+                    lag_uncertainty=p.temperature_lag_uncertainty,
+                )
             noise = None
             if p.noise == "learned":
                 noise = NoiseEstimate(
@@ -208,8 +228,11 @@ class ZoneDetector:
         previous = self.level
         entered_z = entered_sigma = 0.0
         entered_pooled = False
+        rule = ""
         if judged:
-            chosen, entered = self._judge(e, judged, scale, chosen)
+            now_s = max(track.t_s for track in tracks.values())
+            self._pressure_per_kelvin = pressure_pa / (temperature_c + KELVIN_AT_0_C)
+            chosen, entered, rule = self._judge(e, judged, scale, chosen, now_s)
             if entered is not None:
                 entered_z, entered_sigma, entered_pooled = entered
         k = e.windows[chosen]
@@ -222,6 +245,8 @@ class ZoneDetector:
             sigma = entered_sigma
         else:
             reason = self._reason(previous, -dpdt, dpdt_stderr, k, e.fills[chosen], bool(judged))
+            if rule.startswith("held"):
+                reason += f"; {rule}"
             sigma = self._sigma(k, e.dofs[chosen])
         if e.suspect[chosen]:
             reason += f"; sensors disagree, suspect: {', '.join(e.suspect[chosen])}"
@@ -311,23 +336,35 @@ class ZoneDetector:
         return e
 
     def _judge(
-        self, e: _Estimates, judged: list[int], scale: float, chosen: int
-    ) -> tuple[int, tuple[float, float, bool] | None]:
-        """Update the level from the judged windows; (the reported window, and when a
-        level was entered: the z that entered it, the z it had to reach, and whether
-        with the pooled noise).
+        self, e: _Estimates, judged: list[int], scale: float, chosen: int, now_s: float
+    ) -> tuple[int, tuple[float, float, bool] | None, str]:
+        """Update the level from the judged windows; (the reported window, when a
+        level was entered: the z that entered it, the z it had to reach and whether
+        with the pooled noise, and the rule that held or released the level).
 
-        A level is entered when a window passes its threshold rate and either test
-        its significance; held while some window still passes release_fraction of
-        the rate and of either test's significance (a level must not flap because
-        the reported window changed).
+        - **Entered** when a window passes its threshold rate and either test its
+          significance; a fall slow enough to be thermal (below
+          `thermal_fall_pa_per_s`) must keep passing for `_confirm_s` of its
+          window first: time for a lagging sensor's temperature to show a heater
+          or a door (thermal_misfit), whose uncertainty then stops it.
+        - **Held** while some window still passes release_fraction of the rate and
+          of either test's significance, and reported from the window holding it
+          most firmly (a level must not flap because the reported window changed,
+          and a document must not hold a level its own figures do not).
+        - **Released** only when, besides, the most precise judged window's fall is
+          below the release rate: never merely because the estimate became less
+          certain while the fall stands.
         """
-        policy = self.parameters.policy
+        p = self.parameters
+        policy = p.policy
         release = policy.release_fraction
         floor = release * policy.warning_pa_per_s  # below it no window enters or holds
         previous_rank = self.level.rank
         rank = 0
         entered_by: tuple[float, float, bool] | None = None
+        candidate_rank = 0
+        candidate: tuple[int, tuple[float, float, bool], float] | None = None
+        holder, holder_z = -1, -math.inf
         for i in judged:
             fall = -e.slopes[i] * scale
             if fall < floor:
@@ -348,12 +385,56 @@ class ZoneDetector:
                 holds = holds or z_pooled >= release * required_pooled
             entered = policy.entered_rank(fall, passes)
             held = policy.held_rank(previous_rank, fall, holds)
-            if entered > previous_rank and entered > rank:
-                rank, chosen, entered_by = entered, i, test
-            elif held > rank:
+            if entered > previous_rank and entered > candidate_rank:
+                candidate_rank, candidate = entered, (i, test, fall)
+            if held > rank or (held == rank and held > 0 and z > holder_z):
                 rank = held
+                holder, holder_z = i, z
+        rule = ""
+        if candidate is not None and self._confirmed(candidate_rank, candidate, scale, now_s):
+            rank = candidate_rank
+            chosen, entered_by = candidate[0], candidate[1]
+        else:
+            if candidate is None:
+                self._pending = None
+            if rank > 0 and holder >= 0:
+                chosen = holder
+            if rank < previous_rank:
+                precise = min(judged, key=lambda i: e.stderrs[i])
+                fall = -e.slopes[precise] * scale
+                released_below = release * policy.threshold_of(self.level)
+                if fall >= released_below:
+                    # The estimate grew uncertain, the fall did not slow: hold.
+                    rank, chosen = previous_rank, precise
+                    rule = (
+                        f"held: the most precise window still falls {fall:.4g} Pa/s,"
+                        f" above the {self.level} release rate {released_below:g} Pa/s"
+                    )
+                else:
+                    rule = "released"
         self.level = level_of_rank(rank)
-        return chosen, entered_by if rank > previous_rank else None
+        return chosen, entered_by if rank > previous_rank else None, rule
+
+    def _confirmed(
+        self,
+        rank: int,
+        candidate: tuple[int, tuple[float, float, bool], float],
+        scale: float,
+        now_s: float,
+    ) -> bool:
+        """Whether a level that a window's test enters may be entered now."""
+        _, _, fall = candidate
+        p = self.parameters
+        confirm_s = CONFIRM_LAG_FRACTION * self._longest_lag_s
+        thermal_pa_per_s = p.max_thermal_rate_k_per_s * self._pressure_per_kelvin
+        if confirm_s <= 0.0 or fall >= thermal_pa_per_s:
+            self._pending = None
+            return True
+        pending = self._pending
+        if pending is None or pending[0] != rank:
+            self._pending = (rank, now_s)
+            return False
+        return now_s - pending[1] >= confirm_s
 
     def _sigma(self, index: int, degrees_of_freedom: int) -> float:
         """The significance window `index` must reach. From a budget, the Gaussian

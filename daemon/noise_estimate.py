@@ -40,6 +40,10 @@ MIN_TERMS = 8.0
 # The fit needs this many octaves; until then the prior stands in.
 MIN_OCTAVES = 3
 DEFAULT_HORIZON_S = 6 * 3600.0
+# A window is judged by the fitted model alone once an octave of at least
+# 1/REACH_FACTOR of its length has joined the fit (a slope over W is moved
+# mostly by scales of W/4 to W).
+REACH_FACTOR = 2.0
 STATE_VERSION = 1
 
 
@@ -86,6 +90,7 @@ class NoiseEstimate:
         self._origin_t_s = 0.0
         self.base_s = 0.0  # 0 until the sample period is known
         self._model: NoiseModel | None = prior
+        self._reach_s = 0.0  # windows up to this long are judged by the data alone
         self._fitted_at_s = -math.inf
         self._stale = True
         self._learning = True
@@ -138,6 +143,24 @@ class NoiseEstimate:
                 points.append((tau, octave.squares / octave.terms, octave.terms / OVERLAP_FACTOR))
         return points
 
+    def correlated_slope_variance(self, t_s: float, window_s: float) -> float:
+        """The flicker and random-walk part of a slope's variance over `window_s`.
+
+        From the fitted model where the data reach (REACH_FACTOR times the
+        longest octave that joined the fit); beyond, never below the prior:
+        before the sensor has shown its slow noise at a window's scale, a fit of
+        its short scales alone would call it white and the first minute of a
+        real sensor would raise false alarms.
+        """
+        model = self.model(t_s)
+        if model is None:
+            return 0.0
+        variance = model.correlated_slope_variance(window_s)
+        prior = self.prior
+        if prior is not None and window_s > self._reach_s and model is not prior:
+            variance = max(variance, prior.correlated_slope_variance(window_s))
+        return variance
+
     def _refit(self) -> None:
         points = self.scales()
         if len(points) < MIN_OCTAVES:
@@ -146,6 +169,7 @@ class NoiseEstimate:
         fitted = fit_power_laws(taus, variances, dofs)
         if fitted is not None:
             self._model = fitted
+            self._reach_s = REACH_FACTOR * max(taus)
 
     def _close(self, level: int, index: int, total: float, count: int) -> None:
         """A block of octave `level` is complete: a third difference where it

@@ -41,6 +41,13 @@ from .window_bank import LineFitBank
 # (thermal_lag.ThermalLag.settled), and a window must then pass with the
 # correction counted as that uncertain.
 STARTUP_CORRECTION_MARGIN = 2.0
+# The misfit's noise counts this many times in the window's uncertainty: the
+# ends' residuals are averaged over an eighth of the window, and a curve that
+# bends within it is underestimated there.
+MISFIT_NOISE_MARGIN = 2.0
+# The online lag estimate takes over the configured τ's uncertainty once its
+# standard error is below this fraction of τ.
+LAG_ESTIMATE_TRUSTED = 0.1
 
 
 class SensorLines:
@@ -111,13 +118,27 @@ class SensorLines:
         value = pressure_pa * self._reference_temperature_k / temperature_k
         self.bank.add(t_s, value)
         if self.noise is not None:
-            self.noise.add(t_s, value, learning=learning)
+            # Not while the die's start-up transient is in the temperature fit: the
+            # lag's e^(−t/τ) approach in q_s is no noise of the sensor's.
+            settled = self.thermal is None or self.thermal.settled
+            self.noise.add(t_s, value, learning=learning and settled)
         if self.thermal is not None:
             self.thermal.add(t_s, temperature_k)
         self.lag_estimator.add(t_s, pressure_pa, temperature_k)
         self.pressure_pa = pressure_pa
         self.temperature_c = temperature_c
         self.t_s = t_s
+
+    def _lag_uncertainty(self, thermal: ThermalLag) -> float:
+        """The relative uncertainty of the configured τ: the configured one until
+        the online estimate is precise, then what it says of the configured τ
+        (their distance plus two of its standard errors), never below the
+        estimate's own relative error."""
+        configured = thermal.lag_uncertainty
+        estimate = self.lag_estimator.estimate()
+        if estimate is None or not estimate.stderr_s < LAG_ESTIMATE_TRUSTED * thermal.lag_s:
+            return configured
+        return (abs(estimate.lag_s - thermal.lag_s) + 2.0 * estimate.stderr_s) / thermal.lag_s
 
     def refresh(self) -> None:
         """Every window's corrected line and its two standard errors."""
@@ -139,9 +160,14 @@ class SensorLines:
         widen = 0.0
         origin_t_s = cubic_window_s = lag_s = temperature_k = 0.0
         base = per_u = var0 = var1 = var2 = 0.0
+        misfits: list[tuple[float, float]] = []
+        lag_uncertainty = 0.0
         if thermal is not None:
             cubic = thermal.fit
             model = cubic.model()
+            if model is not None:
+                misfits = thermal.misfit.excess(cubic, self.t_s, windows_s)
+            lag_uncertainty = self._lag_uncertainty(thermal)
             # No correction at all yet: the windows are shown but not judged.
             judgeable = model is not None
             if model is not None:
@@ -152,7 +178,7 @@ class SensorLines:
             cubic_window_s = cubic.window_s
             lag_s = thermal.lag_s
             temperature_k = self.temperature_c + KELVIN_AT_0_C
-        noise_model = self.noise.model(self.t_s) if self.noise is not None else None
+        noise = self.noise
         out_counts, out_slopes, out_stderrs = self.counts, self.slopes, self.stderrs
         out_pooled, out_fills = self.pooled_stderrs, self.fills
         out_white, out_correlated = self.white_stderrs, self.correlated_variances
@@ -174,11 +200,11 @@ class SensorLines:
                 pooled_stderr = sqrt(noise_variance / sxxs[k])
             out_white[k] = stderr
             correlated = 0.0
-            if noise_model is not None and spans[k] > 0.0:
+            if noise is not None and spans[k] > 0.0:
                 # Both standard errors see only white noise; the slope of a real
                 # sensor also scatters with its flicker and random walk over the
                 # window's span (noise_model).
-                correlated = noise_model.correlated_slope_variance(spans[k])
+                correlated = noise.correlated_slope_variance(self.t_s, spans[k])
                 stderr = sqrt(stderr * stderr + correlated)
                 pooled_stderr = sqrt(pooled_stderr * pooled_stderr + correlated)
             out_correlated[k] = correlated
@@ -191,6 +217,23 @@ class SensorLines:
                 extra = abs(gain) * sqrt(variance if variance > 0.0 else 0.0)
                 if widen:
                     extra = hypot(extra, widen * shift)
+                if lag_uncertainty:
+                    extra = hypot(extra, lag_uncertainty * shift)
+                if misfits:
+                    misfit, misfit_noise = misfits[k]
+                    if misfit_noise:
+                        # The temperature has left the cubic (thermal_misfit): the
+                        # correction takes the residuals' own share, and is counted
+                        # as uncertain by as much again (the ends' averages lag a
+                        # curve that bends within them), with the misfit's noise
+                        # and what τ's uncertainty makes of it.
+                        shift += gain * misfit
+                        extra = hypot(
+                            extra,
+                            gain * misfit,
+                            abs(gain) * MISFIT_NOISE_MARGIN * misfit_noise,
+                            lag_uncertainty * gain * misfit,
+                        )
                 slope -= shift
                 stderr = hypot(stderr, extra)
                 pooled_stderr = hypot(pooled_stderr, extra)

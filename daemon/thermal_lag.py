@@ -29,6 +29,8 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+from .thermal_misfit import ThermalMisfit
+
 _DEGREE = 3
 _TERMS = _DEGREE + 1
 RESOLVE_INTERVAL_S = 1.0
@@ -56,6 +58,7 @@ class SlidingCubicFit:
         self._samples: deque[tuple[float, float]] = deque()
         self._reset(0.0, 0.0)
         self._solution: tuple[float, float, float, float, float] | None = None
+        self._coefficients: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
         self._solved_at_s = -math.inf
 
     @property
@@ -111,6 +114,19 @@ class SlidingCubicFit:
         few samples."""
         return self._solve()
 
+    @property
+    def solved_at_s(self) -> float:
+        """When the cubic was last solved (it changes at most this often)."""
+        return self._solved_at_s
+
+    def value_at(self, at_t_s: float) -> float | None:
+        """The fitted temperature at `at_t_s`; None with too few samples."""
+        if self._solve() is None:
+            return None
+        c0, c1, c2, c3 = self._coefficients
+        u = (at_t_s - self._t0) / self.window_s
+        return self._y0 + c0 + u * (c1 + u * (c2 + u * c3))
+
     def _solve(self) -> tuple[float, float, float, float, float] | None:
         """(T'' at u = 0, its change per unit u, and the three coefficients of its
         variance in u); cached until the next sample."""
@@ -126,6 +142,7 @@ class SlidingCubicFit:
         coefficients = [
             sum(inverse[i][j] * self._suy[j] for j in range(_TERMS)) for i in range(_TERMS)
         ]
+        self._coefficients = (coefficients[0], coefficients[1], coefficients[2], coefficients[3])
         explained = sum(c * r for c, r in zip(coefficients, self._suy, strict=True))
         residual_variance = max(self._syy - explained, 0.0) / (n - _TERMS)
         scale = 1.0 / (self.window_s * self.window_s)
@@ -195,11 +212,17 @@ class ThermalLag:
     """One sensor's lag and temperature history: the cubic whose T_s'' corrects each
     window's slope (applied in `sensor_lines.SensorLines.refresh`)."""
 
-    def __init__(self, *, lag_s: float, window_s: float) -> None:
+    def __init__(self, *, lag_s: float, window_s: float, lag_uncertainty: float = 0.0) -> None:
         if lag_s <= 0 or window_s <= 0:
             raise ValueError("lag_s and window_s must be positive")
+        if lag_uncertainty < 0:
+            raise ValueError("lag_uncertainty must not be negative")
         self.lag_s = lag_s
+        # The configured τ's relative uncertainty: the correction is counted as
+        # uncertain by this fraction of itself (a lag 30 % off leaves 30 % of it).
+        self.lag_uncertainty = lag_uncertainty
         self._fit = SlidingCubicFit(window_s)
+        self.misfit = ThermalMisfit(window_s=window_s)
         self._first_t_s: float | None = None
         self._history_s = 0.0  # since the first sample
 
@@ -228,3 +251,4 @@ class ThermalLag:
             self._first_t_s = t_s
         self._history_s = t_s - self._first_t_s
         self._fit.add(t_s, sensor_temperature_k)
+        self.misfit.add(t_s, sensor_temperature_k)

@@ -36,6 +36,17 @@ class ZoneParameters:
     # unless `sensor_lags_s` names the sensor.
     temperature_lag_s: float = 0.0
     temperature_window_s: float = 600.0
+    # The configured lag's relative uncertainty until the online estimate is
+    # precise (sensor_lines): a lag taken from a datasheet or a guess is rarely
+    # better than ±30 %.
+    temperature_lag_uncertainty: float = 0.3
+    # The fastest the gas's temperature can change by heating or cooling (a
+    # heater, a lamp, a door): a fall faster than (P/T) times this cannot be
+    # thermal and is raised at once; a slower one must first persist
+    # (detector.CONFIRM_*), since a lagging sensor's temperature shows such an
+    # event only after a while. 0.05 K/s: a 1 K wall step followed by the gas
+    # with a 20 s time constant.
+    max_thermal_rate_k_per_s: float = 0.05
     sensor_lags_s: tuple[tuple[str, float], ...] = ()  # (sensor id, lag): overrides
     # "learned": each window's standard error holds the flicker and random walk
     # each sensor shows (noise_estimate); "white": the residuals' alone.

@@ -55,6 +55,9 @@ def zone_parameters(config: Config) -> list[ZoneParameters]:
             false_alarm_interval_days=zone.false_alarm_interval_days,
             temperature_lag_s=zone.temperature_lag_s,
             temperature_window_s=zone.temperature_window_s,
+            temperature_lag_uncertainty=zone.temperature_lag_uncertainty,
+            max_thermal_rate_k_per_s=zone.max_thermal_rate_k_per_s,
+            noise=zone.noise,
             sensor_lags_s=tuple(
                 (sensor.id, sensor.temperature_lag_s)
                 for sensor in config.sensors
