@@ -196,7 +196,9 @@ class ZoneDetector:
         """Drop a sensor's window (after a fault its old samples no longer join the new
         ones); what it taught of its noise is kept for its next sample."""
         track = self._tracks.pop(sensor_id, None)
-        if track is not None and track.noise is not None:
+        # A track forgotten before it measured its sample period has nothing to keep
+        # (and would overwrite what an earlier one learned).
+        if track is not None and track.noise is not None and track.noise.base_s > 0.0:
             self._noise_restored[sensor_id] = track.noise.state()
 
     def assess(self) -> Assessment | None:
