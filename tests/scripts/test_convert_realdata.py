@@ -3,6 +3,7 @@ the output read back by the replay reader, and a clear error (nothing written) o
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from importlib.machinery import SourceFileLoader
@@ -123,6 +124,10 @@ def test_delft_chamber_dotted_milliseconds_and_bar_become_s_and_whole_pa(
     ]
     [series] = read_recording(tmp_path / "d.csv", "s")
     assert series.temperature_c is None
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "d.csv").stat().st_mode & 0o777 == 0o666 & ~umask  # readable by others
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Prusa.csv", "d.csv"]  # no leftovers
 
 
 @pytest.mark.parametrize(
