@@ -257,3 +257,62 @@ def test_output_name_must_be_a_plain_csv_name(tmp_path: Path) -> None:
             ["delft-chamber-csv", "x", "../escape.csv", "--out-dir", str(tmp_path)]
         )
     assert stopped.value.code == 2
+
+
+def _gy63_source(path: Path, reference_pa: float, pressures_pa: list[int]) -> Path:
+    # What the logging sketch prints: 44330·(1 − (P/P_ref)^0.1902949) m to two decimals.
+    altitudes = [44330.0 * (1.0 - (p / reference_pa) ** 0.1902949) for p in pressures_pa]
+    rows = "".join(f"{h:.2f},20.{i:02d}\n" for i, h in enumerate(altitudes))
+    path.write_text("Fs,80.00\nLogging time,400\nh,temp\n" + rows)
+    return path
+
+
+def _run_gy63(capsys: pytest.CaptureFixture[str], source: Path, *options: str) -> tuple[int, str]:
+    """Convert to g.csv beside the source."""
+    return _run(
+        capsys,
+        "gy63-ms5611-altitude",
+        str(source),
+        "g.csv",
+        "--out-dir",
+        str(source.parent),
+        *options,
+    )
+
+
+def test_gy63_altitudes_become_the_whole_pascals_they_came_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pressures = [91124, 91125, 91123, 91124, 91126]
+    source = _gy63_source(tmp_path / "static.csv", 91123.06, pressures)
+    code, err = _run_gy63(capsys, source, "--reference-pa", "91123.06")
+    assert (code, err) == (0, "")
+    [series] = read_recording(tmp_path / "g.csv", "s")
+    np.testing.assert_array_equal(series.pressure_pa, pressures)
+    np.testing.assert_allclose(series.times_s, [0.0, 0.0125, 0.025, 0.0375, 0.05])
+    assert series.temperature_c is not None
+    np.testing.assert_allclose(series.temperature_c, [20.0, 20.01, 20.02, 20.03, 20.04])
+
+
+def test_gy63_wrong_or_missing_reference_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = _gy63_source(tmp_path / "static.csv", 91123.06, [91124, 91125, 91123])
+    code, err = _run_gy63(capsys, source, "--reference-pa", "91123.5")
+    assert code == convert_realdata.EXIT_DATAERR
+    assert ":4: h " in err
+    assert "not a whole pascal" in err
+    code, err = _run_gy63(capsys, source)
+    assert code == convert_realdata.EXIT_DATAERR
+    assert "--reference-pa" in err
+    assert not (tmp_path / "g.csv").exists()
+
+
+def test_gy63_without_its_metadata_lines_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "static.csv"
+    source.write_text("h,temp\n-0.09,20.32\n-0.09,20.32\n-0.09,20.32\n")
+    code, err = _run_gy63(capsys, source, "--reference-pa", "91123.06")
+    assert code == convert_realdata.EXIT_DATAERR
+    assert f"{source}:1: expected Fs,<Hz>" in err
