@@ -14,6 +14,7 @@ from typing import Any
 
 from hullwatch.daemon.alert_document import alert_document, telemetry_document
 from hullwatch.daemon.assessment import Assessment
+from hullwatch.daemon.lag_estimate import LagEstimate
 from hullwatch.daemon.levels import Level
 from hullwatch.daemon.topics import Topics
 
@@ -71,8 +72,13 @@ def telemetry_message(
     station: str, zone: str, *, now: datetime, level: Level = Level.OK
 ) -> tuple[str, str]:
     """(topic, payload) of one telemetry document, as the daemon publishes it."""
+    # The daemon lists every sensor's thermal lag (configured, and measured once known).
+    lags: dict[str, tuple[float, LagEstimate | None]] = {
+        "bmp-a": (60.0, None),
+        "bmp-b": (60.0, None),
+    }
     document = telemetry_document(
-        _assessment(zone, level, level, -0.0012), station=station, now=now
+        _assessment(zone, level, level, -0.0012), station=station, lags=lags, now=now
     )
     return Topics(PREFIX, station).telemetry(zone), json.dumps(document, separators=(",", ":"))
 
