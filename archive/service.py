@@ -74,10 +74,11 @@ class _AckingClient(aiomqtt.Client):
 
 @dataclass(frozen=True)
 class _Received:
-    incoming: Incoming
+    incoming: Incoming | None  # None: nothing to store (a cleared retained topic)
     connection: int  # which MQTT connection it came on
     mid: int
     qos: int
+    at_s: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
@@ -177,14 +178,15 @@ class Archiver:
         received_at = datetime.now(UTC)
         parsed = parse_message(self._config.mqtt.topic_prefix, topic, payload, received_at)
         if isinstance(parsed, Cleared):
+            # Nothing to store, but acknowledged in its turn (MQTT 5 §4.6: in order).
             self.stats.cleared += 1
-            self._ack_now(message, connection)
+            self._append(_Received(None, connection, message.mid, message.qos))
             return
         if message.qos == 0 and len(self._pending) >= self._config.batch.max_pending_messages:
             self.stats.telemetry_dropped += 1
             if self.stats.telemetry_dropped % 1000 == 1:
                 log.warning(
-                    "too much waits for PostgreSQL: dropping QoS 0 telemetry",
+                    "too much is waiting for PostgreSQL: dropping QoS 0 telemetry",
                     pending=len(self._pending),
                     dropped=self.stats.telemetry_dropped,
                 )
@@ -192,16 +194,15 @@ class Archiver:
         if isinstance(parsed, Rejection):
             log.warning("rejected a message", topic=topic, reason=parsed.reason)
         incoming = Incoming(topic, payload, received_at, parsed)
-        self._pending.append(_Received(incoming, connection, message.mid, message.qos))
+        self._append(_Received(incoming, connection, message.mid, message.qos))
+
+    def _append(self, received: _Received) -> None:
+        self._pending.append(received)
         if self._first_pending_at is None:  # the writer now has a deadline to keep
             self._first_pending_at = time.monotonic()
             self._wake.set()
         if len(self._pending) >= self._config.batch.max_messages:
             self._wake.set()
-
-    def _ack_now(self, message: paho.MQTTMessage, connection: int) -> None:
-        if message.qos > 0 and connection == self._connection and self._client is not None:
-            self._client.ack(message.mid, message.qos)
 
     # --- writing --------------------------------------------------------------------
 
@@ -263,7 +264,9 @@ class Archiver:
                 if not self._store.connected:
                     await self._store.connect()
                     log.info("connected to PostgreSQL")
-                result = await self._store.write([item.incoming for item in batch])
+                result = await self._store.write(
+                    [item.incoming for item in batch if item.incoming is not None]
+                )
                 break
             except CONNECTION_ERRORS as exc:
                 self.stats.database_retries += 1
@@ -293,10 +296,7 @@ class Archiver:
         stats.inserted.update(result.inserted)
         stats.duplicates.update(result.duplicates)
         stats.rejected += len(result.rejected)
-        now = datetime.now(UTC)
-        stats.max_lag_s = max(
-            stats.max_lag_s, (now - batch[0].incoming.received_at).total_seconds()
-        )
+        stats.max_lag_s = max(stats.max_lag_s, time.monotonic() - batch[0].at_s)
         for item, reason in result.rejected:
             if not isinstance(item.parsed, Rejection):  # refused by PostgreSQL itself
                 log.warning("rejected a message", topic=item.topic, reason=reason)

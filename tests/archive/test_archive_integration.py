@@ -54,6 +54,9 @@ def test_documents_rows_rejections_and_views(
     }  # fmt: skip
     stations.publish("hullwatch/lab-1/sensors/bmp-a/health", json.dumps(health))
     stations.publish("hullwatch/lab-2/status", "offline", retain=True)
+    # A zone removed from a station's configuration: its retained alert is cleared (an
+    # empty message), which is neither stored nor a rejection.
+    stations.publish("hullwatch/lab-1/zones/old/alert", b"", retain=True)
     bad = {
         "not json": ("hullwatch/lab-1/zones/chamber/alert", b"{\"schema\": 1,"),
         "wrong type": (
@@ -105,6 +108,7 @@ def test_documents_rows_rejections_and_views(
         "WHERE station = 'lab-1'",
     )
     assert summary == [("lab-1", 2, 1, 5, 4)]  # the "other station" one is lab-9's
+    assert scalar(database, "SELECT count(*) FROM alert WHERE zone = 'old'") == 0
     assert archiver.alive()
     assert archiver.stop() == 0
 
