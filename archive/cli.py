@@ -9,9 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hullwatch.daemon.config import ConfigError
 from hullwatch.daemon.exit_codes import ExitCode
-from hullwatch.daemon.logging_setup import configure_logging
 
 
 def register(commands: Any) -> None:
@@ -28,6 +26,10 @@ def register(commands: Any) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
+    # Imported here: every `hullwatch` command loads this module to register `archive`.
+    from hullwatch.daemon.config import ConfigError
+    from hullwatch.daemon.logging_setup import configure_logging
+
     from .config import load_archive_config
 
     try:

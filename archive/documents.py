@@ -196,8 +196,8 @@ def _status(station: str, payload: bytes, received_at: datetime) -> Parsed:
 def _delivery(station: str, payload: bytes, received_at: datetime) -> Parsed:
     try:
         document = json.loads(payload)
-    except ValueError as exc:
-        return Rejection(station, f"not JSON: {exc}")
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        return Rejection(station, f"not JSON: {exc}"[:_REASON_MAX_CHARS])
     if not isinstance(document, dict):
         return Rejection(station, "not a JSON object")
     mismatch = _mismatch("station", station, document.get("station"))

@@ -10,6 +10,7 @@ plain line per station each time its picture changes.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,18 +39,30 @@ class StationView:
         )
 
 
+def _finite(value: object) -> float | None:
+    """A number fit to print (JSON can carry 1e400, NaN, a 400-digit integer, or text)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def describe_alert(zone: str, alert: dict[str, Any]) -> str:
-    """`chamber CRITICAL 139 sccm hole 0.161 mm reserve 2h02m`."""
+    """`chamber CRITICAL 139 sccm hole 0.161 mm reserve 2h02m` (what is missing or not a
+    finite number is left out)."""
     level = str(alert.get("level", "?")).upper()
     parts = [f"{zone} {level}"]
-    sccm = alert.get("leak_rate_sccm")
-    if isinstance(sccm, int | float):
+    sccm = _finite(alert.get("leak_rate_sccm"))
+    if sccm is not None:
         parts.append(f"{sccm:.3g} sccm")
-    hole = alert.get("hole_diameter_mm")
-    if isinstance(hole, int | float):
+    hole = _finite(alert.get("hole_diameter_mm"))
+    if hole is not None:
         parts.append(f"hole {hole:.3f} mm")
-    reserve = alert.get("reserve_time_s")
-    if reserve is None or isinstance(reserve, int | float):
+    reserve = _finite(alert.get("reserve_time_s"))
+    if reserve is not None or alert.get("reserve_time_s", 0) is None:
         parts.append(f"reserve {format_duration(reserve)}")
     return " ".join(parts)
 
@@ -108,7 +121,7 @@ class FleetState:
 def _object(payload: bytes) -> dict[str, Any] | None:
     try:
         document = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested beyond the parser's stack
         return None
     return document if isinstance(document, dict) else None
 
@@ -139,15 +152,15 @@ def render_table(state: FleetState) -> Any:
     for column in ("station", "status", "level", "open alerts", "sensors not ok", "last alert"):
         table.add_column(column)
     for view in state.sorted_views():
-        alerts = "\n".join(describe_alert(zone, a) for zone, a in view.open_alerts()) or "-"
+        alerts = "\n".join(printable(describe_alert(z, a)) for z, a in view.open_alerts()) or "-"
         sensors = ", ".join(f"{s} {h}" for s, h in sorted(view.sensors_not_ok.items())) or "-"
         status_style = "green" if view.status == "online" else "bold magenta"
         table.add_row(
-            Text(view.station),
-            Text(view.status, style=status_style),
-            Text(view.worst_level.upper(), style=styles.get(view.worst_level, "")),
+            Text(printable(view.station)),
+            Text(printable(view.status), style=status_style),
+            Text(printable(view.worst_level.upper()), style=styles.get(view.worst_level, "")),
             Text(alerts),
-            Text(sensors),
-            Text(view.last_time),
+            Text(printable(sensors)),
+            Text(printable(view.last_time)),
         )
     return table

@@ -7,9 +7,12 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hullwatch.archive.documents import COLUMNS, Cleared, Rejection, Row, Table, parse_message
 from hullwatch.hil.fleet_load import alert_message, telemetry_message
+from tests.daemon.test_fuzz_inputs import PAYLOADS
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
@@ -70,3 +73,25 @@ def test_bad_messages_are_rejections_with_a_reason(topic: str, mutate: object, r
     result = parse_message("hullwatch", topic, payload, NOW)
     assert isinstance(result, Rejection)
     assert result.reason.startswith(reason) or reason in result.reason, result.reason
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    payload=PAYLOADS,
+    topic=st.sampled_from(
+        [
+            "hullwatch/demo/zones/chamber/alert",
+            "hullwatch/demo/zones/chamber/telemetry",
+            "hullwatch/demo/sensors/a/health",
+            "hullwatch/demo/status",
+            "hullwatch/demo/delivery",
+        ]
+    ),
+)
+def test_any_payload_is_a_row_a_rejection_or_a_clearing_never_an_exception(
+    payload: bytes, topic: str
+) -> None:
+    result = parse_message("hullwatch", topic, payload, NOW)
+    assert isinstance(result, Row | Rejection | Cleared)
+    if isinstance(result, Rejection):
+        assert result.reason

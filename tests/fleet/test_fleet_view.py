@@ -9,6 +9,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 from rich.console import Console
 
@@ -17,6 +19,7 @@ from hullwatch.daemon.levels import Level
 from hullwatch.hil.broker import MosquittoBroker
 from hullwatch.hil.fleet_load import alert_message
 from hullwatch.hil.processes import hullwatch_command
+from tests.daemon.test_fuzz_inputs import PAYLOADS
 
 
 def _fleet() -> FleetState:
@@ -102,3 +105,20 @@ def test_watch_fleet_prints_a_line_per_change_when_not_a_terminal(tmp_path: Path
     lines = result.stdout.splitlines()
     assert "lab-1 online OK | no alert" in lines
     assert any(line.startswith("lab-2 online CRITICAL | chamber CRITICAL") for line in lines)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    payload=PAYLOADS,
+    topic=st.sampled_from(
+        ["hullwatch/s/zones/z/alert", "hullwatch/s/sensors/a/health", "hullwatch/s/status"]
+    ),
+)
+def test_any_payload_leaves_the_view_consistent_and_printable(payload: bytes, topic: str) -> None:
+    """Anyone who may publish on the central broker controls these payloads."""
+    state = _fleet()
+    state.update(topic, payload)
+    for view in state.sorted_views():
+        line = plain_line(view)
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in line), line
+    Console(file=io.StringIO(), width=120).print(render_table(state))
