@@ -68,6 +68,7 @@ __all__ = [
     "SensorSettings",
     "ZoneSettings",
     "load_config",
+    "read_toml",
     "render_key_path",
 ]
 
@@ -675,20 +676,24 @@ def _check_across_tables(data: Mapping[str, Any]) -> list[_Issue]:
 # --- loading -------------------------------------------------------------------
 
 
+def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML file's table; `ConfigError` when it cannot be read or parsed."""
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except OSError as exc:
+        message = f"cannot read the configuration file: {exc.strerror or exc}"
+        raise ConfigError([ConfigProblem("", MISSING, message, str(path))]) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        message = f"not valid TOML: {exc}"
+        raise ConfigError([ConfigProblem("", MISSING, message, str(path))]) from exc
+
+
 def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     """Read, override from `environ` (default: os.environ) and validate a configuration file."""
     environ = os.environ if environ is None else environ
     source = str(path)
-    try:
-        with path.open("rb") as file:
-            data = tomllib.load(file)
-    except OSError as exc:
-        message = f"cannot read the configuration file: {exc.strerror or exc}"
-        raise ConfigError([ConfigProblem("", MISSING, message, source)]) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        message = f"not valid TOML: {exc}"
-        raise ConfigError([ConfigProblem("", MISSING, message, source)]) from exc
-
+    data = read_toml(path)
     overrides = apply_env_overrides(data, environ, schema=Config)
     problems = [
         ConfigProblem(p.key_path, _shown(p.key_path, p.value), p.message, p.variable)

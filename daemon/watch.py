@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import re
+import ssl
 import sys
 from typing import Any, TextIO
 
@@ -20,7 +21,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _MALFORMED = (ValueError, KeyError, TypeError, ArithmeticError, RecursionError)
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """One terminal line: control characters and unpaired surrogates escaped (`\\x1b`,
     `\\ud800`), so a field can neither forge a line nor move the cursor."""
     text = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
@@ -73,16 +74,34 @@ def format_alert(alert: dict[str, Any]) -> str:
 
 
 def run_watch(args: argparse.Namespace) -> int:
+    if args.fleet:
+        from .fleet_watch import watch_fleet
+
+        return asyncio.run(watch_fleet(args, sys.stdout))
     return asyncio.run(_watch(args, sys.stdout))
+
+
+def broker_client(args: argparse.Namespace) -> aiomqtt.Client:
+    """The watch's connection: login, and TLS when a CA or client certificate is given."""
+    tls_context = None
+    if args.tls_ca or args.tls_cert:
+        tls_context = ssl.create_default_context(cafile=args.tls_ca)
+        if args.tls_cert:
+            tls_context.load_cert_chain(args.tls_cert, args.tls_key)
+    return aiomqtt.Client(
+        args.host,
+        args.port,
+        username=args.username,
+        password=args.password,
+        tls_context=tls_context,
+    )
 
 
 async def _watch(args: argparse.Namespace, out: TextIO) -> int:
     base = f"{args.prefix}/{args.station}"
     alerts_seen = 0
     try:
-        async with aiomqtt.Client(
-            args.host, args.port, username=args.username, password=args.password
-        ) as client:
+        async with broker_client(args) as client:
             await client.subscribe(f"{base}/status", qos=1)
             await client.subscribe(f"{base}/zones/+/alert", qos=1)
             async for message in client.messages:
@@ -107,7 +126,7 @@ def _print_status(topic: str, payload: bytes, as_json: bool, out: TextIO) -> Non
     if as_json:  # json.dumps escapes every control and non-ASCII character
         print(json.dumps({"station": station, "status": state}), file=out, flush=True)
     else:
-        print(_printable(f"station {station}: {state}"), file=out, flush=True)
+        print(printable(f"station {station}: {state}"), file=out, flush=True)
 
 
 def _print_alert(topic: str, payload: bytes, as_json: bool, out: TextIO) -> bool:
@@ -120,11 +139,11 @@ def _print_alert(topic: str, payload: bytes, as_json: bool, out: TextIO) -> bool
         if not isinstance(alert, dict):
             raise ValueError("not a JSON object")
         # json.dumps writes ASCII only; a number beyond float range came in as inf.
-        line = json.dumps(alert) if as_json else _printable(format_alert(alert))
+        line = json.dumps(alert) if as_json else printable(format_alert(alert))
     except _MALFORMED as exc:
-        reason = _printable(f"{type(exc).__name__}: {exc}")[:200]
+        reason = printable(f"{type(exc).__name__}: {exc}")[:200]
         print(
-            _printable(f"hullwatch watch: ignoring malformed alert on {topic}: ") + reason,
+            printable(f"hullwatch watch: ignoring malformed alert on {topic}: ") + reason,
             file=sys.stderr,
             flush=True,
         )
