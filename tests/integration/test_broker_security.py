@@ -11,16 +11,20 @@ outbox until the broker takes it.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from hullwatch.daemon.config import MqttSettings
-from hullwatch.daemon.publisher import Publisher, PublishRefusedError
+from hullwatch.daemon.mqtt_errors import PublishRefusedError
+from hullwatch.daemon.mqtt_session import MqttSession
+from hullwatch.daemon.publisher import PUBLISH_TIMEOUT_S, Publisher
 from hullwatch.hil.broker import BrokerPki, MosquittoBroker, make_test_pki, write_password_file
 from hullwatch.hil.processes import ManagedProcess, start_daemon, start_simulator
 
@@ -185,8 +189,9 @@ def test_the_documented_acl_keeps_a_station_out_of_other_stations(secure: Secure
     publisher = Publisher(settings, station=STATION, zone_ids=[])
 
     async def publish(topic: str) -> None:
-        async with publisher._client() as client:
-            await client.publish_acknowledged(topic, "x", retain=False)
+        options = publisher.connect_options()
+        async with MqttSession(options, answer_timeout_s=PUBLISH_TIMEOUT_S) as session:
+            await session.publish_acknowledged(topic, "x", retain=False)
 
     asyncio.run(publish(f"{PREFIX}/{STATION}/status"))
     with pytest.raises(PublishRefusedError, match=r"Not authorized \(0x87\)") as refused:
@@ -211,6 +216,66 @@ def test_a_client_certificate_when_the_broker_requires_one(
 
 
 # --- refused and reported ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("client_certificate", "reason"),
+    [
+        pytest.param("other-ca", "TLSV1_ALERT_UNKNOWN_CA", id="other-ca"),
+        pytest.param("none", "TLSV13_ALERT_CERTIFICATE_REQUIRED", id="none"),
+    ],
+)
+def test_a_client_certificate_the_broker_refuses_is_reported_with_its_cause(
+    tmp_path: Path, simulator: ManagedProcess, client_certificate: str, reason: str
+) -> None:
+    """With TLS 1.3 the broker refuses a client certificate by an alert after the
+    handshake: reported as an error with OpenSSL's reason, retried at the slow pace,
+    and the log (JSON) holds JSON lines only."""
+    rig = _rig(tmp_path, acl=STATION_ACL, require_certificate=True)
+    env = {"HULLWATCH_MQTT__RECONNECT_MIN_S": "0.1", "HULLWATCH_MQTT__RECONNECT_MAX_S": "3"}
+    if client_certificate == "other-ca":
+        stranger = make_test_pki(tmp_path / "stranger", ca_name="some other CA")
+        env["HULLWATCH_MQTT__TLS_CERT_FILE"] = str(stranger.client_cert)
+        env["HULLWATCH_MQTT__TLS_KEY_FILE"] = str(stranger.client_key)
+    rig.broker.start()
+    try:
+        daemon = rig.start_daemon(**env)
+        event = "broker refused the TLS session"
+        wait_until(
+            lambda: sum(line.get("event") == event for line in log_lines(daemon)) >= 2,
+            20,
+            f"two log lines {event!r}",
+        )
+        refusals = [line for line in log_lines(daemon) if line.get("event") == event]
+        first, second = refusals[:2]
+        print(f"[client cert {client_certificate}] {first['reason']}: {first['hint']}")
+        assert first["level"] == "error"
+        assert first["reason"] == reason
+        assert "tls_cert_file" in str(first["hint"])
+        # The slow pace: reconnect_max_s (3 s) with jitter, not the 0.1 s of the fast one.
+        assert all(1.5 <= float(str(line["retry_in_s"])) <= 3.0 for line in refusals)
+        waited_s = _seconds_between(str(first["timestamp"]), str(second["timestamp"]))
+        assert waited_s >= float(str(first["retry_in_s"]))
+        assert not any(line.get("event") == "connected to broker" for line in log_lines(daemon))
+        assert not any(
+            line.get("event") == "broker closed the connection before accepting it"
+            for line in log_lines(daemon)
+        )
+        text_lines = daemon.log_text().splitlines()
+        assert all(_is_json_object(line) for line in text_lines), "a line that is not JSON"
+    finally:
+        _tear_down(rig)
+
+
+def _seconds_between(earlier: str, later: str) -> float:
+    return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).total_seconds()
+
+
+def _is_json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
 
 
 @pytest.mark.parametrize(
