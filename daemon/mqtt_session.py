@@ -129,9 +129,10 @@ class MqttSession:
         self._answer_timeout_s = answer_timeout_s
         self._client = self._new_client()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._connack: asyncio.Future[None] | None = None
+        # Results, not exceptions: nobody may be waiting when the session ends.
+        self._connack: asyncio.Future[MqttError | None] | None = None
         self._ended: asyncio.Future[MqttError | None] | None = None
-        self._acks: dict[int, asyncio.Future[ReasonCode]] = {}
+        self._acks: dict[int, asyncio.Future[ReasonCode | MqttError]] = {}
         self._misc: asyncio.Task[None] | None = None
         self._disconnecting = False
         # Set by paho's connect in a worker thread, closed from the loop: under the lock.
@@ -161,11 +162,13 @@ class MqttSession:
             self._watch()
             try:
                 async with asyncio.timeout(self._options.connect_timeout_s):
-                    await self._connack
+                    refusal = await self._connack
             except TimeoutError:
                 raise ConnectTimeoutError(
                     f"no CONNACK within {self._options.connect_timeout_s} s"
                 ) from None
+            if refusal is not None:
+                raise refusal
         except BaseException:
             self._close_socket()
             raise
@@ -237,11 +240,11 @@ class MqttSession:
         info = self._client.publish(topic, payload, qos, retain)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             raise SessionLostError(f"could not publish to {topic}: {paho.error_string(info.rc)}")
-        acknowledged: asyncio.Future[ReasonCode] = self._loop.create_future()
+        acknowledged: asyncio.Future[ReasonCode | MqttError] = self._loop.create_future()
         self._acks[info.mid] = acknowledged
         try:
             async with asyncio.timeout(self._answer_timeout_s):
-                return await acknowledged
+                answer = await acknowledged
         except TimeoutError:
             raise NoAnswerError(
                 f"the broker did not acknowledge a publish to {topic} "
@@ -249,6 +252,9 @@ class MqttSession:
             ) from None
         finally:
             self._acks.pop(info.mid, None)
+        if isinstance(answer, MqttError):
+            raise answer
+        return answer
 
     # --- ending -------------------------------------------------------------------------
 
@@ -280,10 +286,10 @@ class MqttSession:
             self._ended.set_result(error)
         failure = error or SessionLostError("disconnected")
         if self._connack is not None and not self._connack.done():
-            self._connack.set_exception(failure)
+            self._connack.set_result(failure)
         for acknowledged in self._acks.values():
             if not acknowledged.done():
-                acknowledged.set_exception(failure)
+                acknowledged.set_result(failure)
 
     def _close_socket(self) -> None:
         """Close the socket now, whoever opened it: also one a cancelled connect is still
@@ -377,7 +383,7 @@ class MqttSession:
             return
         code = int(reason_code.value)
         refused = LoginRefusedError if code in _LOGIN_REFUSED else ConnectRefusedError
-        self._connack.set_exception(refused(str(reason_code), code))
+        self._connack.set_result(refused(str(reason_code), code))
 
     def _on_disconnect(
         self,

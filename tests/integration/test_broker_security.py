@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import signal
 from collections.abc import Iterator
@@ -213,6 +214,30 @@ def test_a_client_certificate_when_the_broker_requires_one(
         stop_and_flush(daemon, simulator)
     finally:
         _tear_down(rig)
+
+
+def test_loose_secrets_are_warned_about_at_start_and_on_reload(secure: SecureRig) -> None:
+    loose = secure.tmp_path / "loose-password"
+    loose.write_text(PASSWORD + "\n")
+    loose.chmod(0o644)
+    daemon = secure.start_daemon(
+        HULLWATCH_MQTT__PASSWORD_FILE=str(loose), HULLWATCH_MQTT__TLS_VERIFY_HOSTNAME="false"
+    )
+    _wait_for_event(daemon, "connected to broker")  # warned, and working
+
+    def warnings() -> list[dict[str, object]]:
+        return [line for line in log_lines(daemon) if line.get("event") == "secret kept loosely"]
+
+    at_start = warnings()
+    assert [(w["level"], w["key"]) for w in at_start] == [
+        ("warning", "mqtt.password_file"),
+        ("warning", "mqtt.tls_verify_hostname"),
+    ]
+    assert str(at_start[0]["fix"]) == f"chmod 600 {loose} and make the service user its owner"
+    print(f"[loose secrets] {at_start[0]['problem']}; {at_start[0]['fix']}")
+    os.kill(daemon.pid, signal.SIGHUP)
+    wait_until(lambda: len(warnings()) == 4, 15, "the warnings again after a reload")
+    assert PASSWORD not in daemon.log_text()
 
 
 # --- refused and reported ---------------------------------------------------------------
