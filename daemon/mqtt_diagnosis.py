@@ -71,6 +71,12 @@ def _explain(
         }
     if isinstance(error, errors.TlsError):
         return "TLS handshake with the broker failed", {"reason": error.reason}
+    if isinstance(error, errors.TlsFilesError):
+        hint = (
+            "mqtt.tls_ca_file, tls_cert_file and tls_key_file must be PEM files the service "
+            "user can read, the key matching the certificate"
+        )
+        return "cannot load this station's TLS files", {"hint": hint}
     if isinstance(error, errors.BrokerHungUpError):
         return "broker closed the connection before accepting it", {}
     if isinstance(error, errors.ConnectTimeoutError):

@@ -83,6 +83,13 @@ class TlsRefusedByBrokerError(TlsError):
     is how it refuses a client certificate (e.g. `TLSV1_ALERT_UNKNOWN_CA`)."""
 
 
+class TlsFilesError(MqttError):
+    """Our own TLS files (CA, client certificate, key) could not be loaded: changed or made
+    unreadable since the configuration was checked."""
+
+    needs_a_person = True
+
+
 # --- an accepted session ended ------------------------------------------------------------
 
 

@@ -31,7 +31,7 @@ import structlog
 
 from .delivery_queue import DeliveryQueue, compact_json
 from .mqtt_diagnosis import diagnose
-from .mqtt_errors import MqttError
+from .mqtt_errors import MqttError, TlsFilesError
 from .mqtt_session import ConnectOptions, MqttSession, Will
 
 log = structlog.get_logger("hullwatch.mqtt")
@@ -166,12 +166,15 @@ class Publisher(DeliveryQueue):
         s = self.settings
         if s.tls_ca_file is None and s.tls_cert_file is None:
             return None
-        context = ssl.create_default_context(
-            cafile=str(s.tls_ca_file) if s.tls_ca_file is not None else None
-        )
+        try:
+            context = ssl.create_default_context(
+                cafile=str(s.tls_ca_file) if s.tls_ca_file is not None else None
+            )
+            if s.tls_cert_file is not None and s.tls_key_file is not None:
+                context.load_cert_chain(str(s.tls_cert_file), str(s.tls_key_file))
+        except OSError as error:  # ssl.SSLError is one too: not PEM, key and cert apart
+            raise TlsFilesError(f"cannot load the TLS files: {error}") from error
         context.check_hostname = s.tls_verify_hostname
-        if s.tls_cert_file is not None and s.tls_key_file is not None:
-            context.load_cert_chain(str(s.tls_cert_file), str(s.tls_key_file))
         return context
 
 
