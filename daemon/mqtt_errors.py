@@ -101,13 +101,26 @@ class NoAnswerError(MqttError):
     """The broker did not acknowledge a publish within the timeout."""
 
 
-class PublishRefusedError(MqttError):
-    """The broker answered a QoS 1 publish with a failure reason code (an MQTT 5 PUBACK)."""
+class RefusedError(MqttError):
+    """The broker answered a request with a failure reason code: retrying will not help."""
 
     needs_a_person = True
+    request: ClassVar[str] = "request for"
 
     def __init__(self, topic: str, reason: str, code: int) -> None:
-        super().__init__(f"the broker refused the publish to {topic}: {reason} (0x{code:02X})")
+        super().__init__(f"the broker refused the {self.request} {topic}: {reason} (0x{code:02X})")
         self.topic = topic
         self.reason = reason
         self.code = code
+
+
+class PublishRefusedError(RefusedError):
+    """A QoS 1 publish answered by an MQTT 5 PUBACK with a failure code (an ACL)."""
+
+    request = "publish to"
+
+
+class SubscribeRefusedError(RefusedError):
+    """A subscription answered by a SUBACK failure code (an ACL, a bad filter)."""
+
+    request = "subscription to"

@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import ssl
 import threading
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -49,6 +50,7 @@ from .mqtt_errors import (
     NoAnswerError,
     PublishRefusedError,
     SessionLostError,
+    SubscribeRefusedError,
     TlsError,
     TlsRefusedByBrokerError,
 )
@@ -71,6 +73,13 @@ class Will:
     payload: str
     qos: int = 1
     retain: bool = True
+
+
+@dataclass(frozen=True)
+class Message:
+    topic: str
+    payload: bytes
+    retain: bool
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,8 @@ class MqttSession:
         self._connack: asyncio.Future[MqttError | None] | None = None
         self._ended: asyncio.Future[MqttError | None] | None = None
         self._acks: dict[int, asyncio.Future[ReasonCode | MqttError]] = {}
+        self._subacks: dict[int, asyncio.Future[list[ReasonCode] | MqttError]] = {}
+        self._received: asyncio.Queue[Message] = asyncio.Queue()
         self._misc: asyncio.Task[None] | None = None
         self._disconnecting = False
         # Set by paho's connect in a worker thread, closed from the loop: under the lock.
@@ -212,6 +223,8 @@ class MqttSession:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
         client.on_log = self._on_log
         client.on_socket_open = self._on_socket_open
         client.on_socket_close = self._on_socket_close
@@ -256,6 +269,49 @@ class MqttSession:
             raise answer
         return answer
 
+    # --- receiving -----------------------------------------------------------------------
+
+    async def subscribe(self, topic_filter: str, *, qos: int) -> None:
+        """Returns once the broker granted the subscription (`SubscribeRefusedError` if not)."""
+        if self._ended is None or self._loop is None or self._ended.done():
+            raise SessionLostError("not connected")
+        result, mid = self._client.subscribe(topic_filter, qos)
+        if result != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
+            raise SessionLostError(f"could not subscribe: {paho.error_string(result)}")
+        granted: asyncio.Future[list[ReasonCode] | MqttError] = self._loop.create_future()
+        self._subacks[mid] = granted
+        try:
+            async with asyncio.timeout(self._answer_timeout_s):
+                answer = await granted
+        except TimeoutError:
+            raise NoAnswerError(f"no SUBACK within {self._answer_timeout_s} s") from None
+        finally:
+            self._subacks.pop(mid, None)
+        if isinstance(answer, MqttError):
+            raise answer
+        for code in answer:
+            if code.is_failure:
+                raise SubscribeRefusedError(topic_filter, str(code), int(code.value))
+
+    async def messages(self) -> AsyncIterator[Message]:
+        """The messages received, in order; raises the session's end when it ends."""
+        while True:
+            if not self._received.empty():
+                yield self._received.get_nowait()
+                continue
+            if self._ended is None:
+                raise SessionLostError("not connected")
+            arrival = asyncio.ensure_future(self._received.get())
+            either: list[asyncio.Future[Any]] = [arrival, self._ended]
+            try:
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                arrival.cancel()
+            if arrival.done() and not arrival.cancelled():
+                yield arrival.result()
+            elif self._ended.done():
+                raise self._ended.result() or SessionLostError("disconnected")
+
     # --- ending -------------------------------------------------------------------------
 
     async def lost(self) -> MqttError:
@@ -290,6 +346,9 @@ class MqttSession:
         for acknowledged in self._acks.values():
             if not acknowledged.done():
                 acknowledged.set_result(failure)
+        for granted in self._subacks.values():
+            if not granted.done():
+                granted.set_result(failure)
 
     def _close_socket(self) -> None:
         """Close the socket now, whoever opened it: also one a cancelled connect is still
@@ -417,6 +476,21 @@ class MqttSession:
         acknowledged = self._acks.get(mid)
         if acknowledged is not None and not acknowledged.done():
             acknowledged.set_result(reason_code)
+
+    def _on_subscribe(
+        self,
+        _client: paho.Client,
+        _userdata: Any,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        _properties: Properties | None,
+    ) -> None:
+        granted = self._subacks.get(mid)
+        if granted is not None and not granted.done():
+            granted.set_result(reason_codes)
+
+    def _on_message(self, _client: paho.Client, _userdata: Any, message: paho.MQTTMessage) -> None:
+        self._received.put_nowait(Message(message.topic, bytes(message.payload), message.retain))
 
     @staticmethod
     def _on_log(_client: paho.Client, _userdata: Any, level: int, message: str) -> None:

@@ -7,12 +7,15 @@ import asyncio
 import json
 import re
 import sys
-from typing import Any, TextIO
-
-import aiomqtt
+import uuid
+from typing import Any, Final, TextIO
 
 from .exit_codes import ExitCode
+from .mqtt_errors import MqttError
+from .mqtt_session import ConnectOptions, MqttSession
 
+CONNECT_TIMEOUT_S: Final = 10.0
+KEEPALIVE_S: Final = 60
 LEVEL_MARK = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL"}
 # C0, DEL and C1: what a terminal acts on (a new line, ESC sequences that move the cursor).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -79,15 +82,22 @@ def run_watch(args: argparse.Namespace) -> int:
 async def _watch(args: argparse.Namespace, out: TextIO) -> int:
     base = f"{args.prefix}/{args.station}"
     alerts_seen = 0
+    options = ConnectOptions(
+        host=args.host,
+        port=args.port,
+        client_id=f"hullwatch-watch-{uuid.uuid4().hex[:12]}",
+        keepalive_s=KEEPALIVE_S,
+        connect_timeout_s=CONNECT_TIMEOUT_S,
+        mqtt5=False,
+        username=args.username,
+        password=args.password,
+    )
     try:
-        async with aiomqtt.Client(
-            args.host, args.port, username=args.username, password=args.password
-        ) as client:
-            await client.subscribe(f"{base}/status", qos=1)
-            await client.subscribe(f"{base}/zones/+/alert", qos=1)
-            async for message in client.messages:
-                topic = str(message.topic)
-                payload = message.payload if isinstance(message.payload, bytes) else b""
+        async with MqttSession(options, answer_timeout_s=CONNECT_TIMEOUT_S) as session:
+            await session.subscribe(f"{base}/status", qos=1)
+            await session.subscribe(f"{base}/zones/+/alert", qos=1)
+            async for message in session.messages():
+                topic, payload = message.topic, message.payload
                 if topic.endswith("/status"):
                     _print_status(topic, payload, args.json, out)
                     continue
@@ -95,7 +105,7 @@ async def _watch(args: argparse.Namespace, out: TextIO) -> int:
                     alerts_seen += 1
                     if args.count and alerts_seen >= args.count:
                         return ExitCode.OK
-    except aiomqtt.MqttError as exc:
+    except MqttError as exc:
         print(f"hullwatch watch: broker {args.host}:{args.port}: {exc}", file=sys.stderr)
         return ExitCode.UNAVAILABLE
     return ExitCode.OK

@@ -101,6 +101,17 @@ class SecureRig:
         )
 
 
+def _station_settings(rig: SecureRig) -> MqttSettings:
+    return MqttSettings(
+        host="127.0.0.1",
+        port=rig.broker.port,
+        username=STATION,
+        password=PASSWORD,  # type: ignore[arg-type]
+        tls_ca_file=rig.pki.ca_cert,
+        topic_prefix=PREFIX,
+    )
+
+
 def _rig(tmp_path: Path, *, acl: str, require_certificate: bool = False) -> SecureRig:
     pki = make_test_pki(tmp_path / "pki")
     passwords = write_password_file(
@@ -179,15 +190,7 @@ def test_tls_password_and_acl_let_the_station_publish_under_its_prefix(
 
 def test_the_documented_acl_keeps_a_station_out_of_other_stations(secure: SecureRig) -> None:
     """Our MQTT 5 client sees the broker's refusal (PUBACK 0x87) as PublishRefusedError."""
-    settings = MqttSettings(
-        host="127.0.0.1",
-        port=secure.broker.port,
-        username=STATION,
-        password=PASSWORD,  # type: ignore[arg-type]
-        tls_ca_file=secure.pki.ca_cert,
-        topic_prefix=PREFIX,
-    )
-    publisher = Publisher(settings, station=STATION, zone_ids=[])
+    publisher = Publisher(_station_settings(secure), station=STATION, zone_ids=[])
 
     async def publish(topic: str) -> None:
         options = publisher.connect_options()
