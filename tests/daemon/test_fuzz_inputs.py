@@ -343,7 +343,15 @@ def test_the_daemon_subscribes_to_nothing() -> None:
         for source in DAEMON_DIR.glob("*.py")
         if re.search(r"\.subscribe\(", source.read_text(encoding="utf-8"))
     )
-    assert subscribers == ["watch.py"]  # `hullwatch watch`, a separate command
+    # mqtt_session.py offers subscribe (MqttSession.subscribe, over paho's); its only
+    # caller is `hullwatch watch`, a separate command: the publisher never subscribes.
+    assert subscribers == ["mqtt_session.py", "watch.py"]
+    callers = sorted(
+        source.name
+        for source in DAEMON_DIR.glob("*.py")
+        if re.search(r"session\.subscribe\(", source.read_text(encoding="utf-8"))
+    )
+    assert callers == ["watch.py"]
 
 
 def _valid_alert() -> dict[str, Any]:
