@@ -17,6 +17,7 @@ directory of the configuration file, also when they come from the environment.
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 import stat
@@ -726,9 +727,42 @@ def render_key_path(loc: Sequence[str | int]) -> str:
 
 
 def _shown(key_path: str, value: object) -> object:
-    if value is not None and key_path.rsplit(".", 1)[-1] == "password":
+    """The value as a problem shows it: a password, or an unknown key whose name looks like
+    a secret (`mqtt.passwrod`, `api_token`), is never echoed."""
+    name = key_path.rsplit(".", 1)[-1].lower()
+    if value is None or value is MISSING:
+        return value
+    if name == "password" or (name not in _known_keys() and looks_like_a_secret(name)):
         return _REDACTED
     return value
+
+
+_SECRET_WORDS: Final = ("password", "passwd", "secret", "token", "key", "credential")
+_SECRET_PARTS: Final = ("pass", "pwd", "secret", "token", "key", "cred", "auth")
+
+
+def looks_like_a_secret(name: str) -> bool:
+    """A key name that says, or nearly says (a typing slip), it holds a secret."""
+    lowered = name.lower()
+    words = [w for w in re.split(r"[^a-z0-9]+", lowered) if w]
+    if any(part in lowered for part in _SECRET_PARTS):
+        return True
+    return any(difflib.get_close_matches(w, _SECRET_WORDS, n=1, cutoff=0.6) for w in words)
+
+
+@functools.cache
+def _known_keys() -> frozenset[str]:
+    """Every key name the schema has (`tls_key_file` is a path, not a secret)."""
+    names: set[str] = set()
+    pending: list[type[BaseModel]] = [Config]
+    while pending:
+        model = pending.pop()
+        for name, schema_field in model.model_fields.items():
+            names.add(name)
+            nested = field_kind(schema_field.annotation)[1]
+            if nested is not None:
+                pending.append(nested)
+    return frozenset(names)
 
 
 def _problem_from_error(error: ErrorDetails, source: str, overrides: EnvOverrides) -> ConfigProblem:

@@ -7,11 +7,11 @@ import asyncio
 import sys
 from typing import Any, TextIO
 
-import aiomqtt
-
 from .exit_codes import ExitCode
 from .fleet_view import FleetState, plain_line, render_table
-from .watch import broker_client
+from .mqtt_errors import MqttError
+from .mqtt_session import MqttSession
+from .watch import broker_session
 
 REFRESH_INTERVAL_S = 0.5  # a terminal redraw at most this often, however busy the fleet
 
@@ -20,7 +20,7 @@ async def watch_fleet(args: argparse.Namespace, out: TextIO) -> int:
     state = FleetState(args.prefix)
     live = _live_display(out) if out.isatty() else None
     try:
-        async with broker_client(args) as client:
+        async with broker_session(args) as client:
             base = f"{args.prefix}/{args.station}"
             for topic in ("status", "zones/+/alert", "sensors/+/health"):
                 await client.subscribe(f"{base}/{topic}", qos=1)
@@ -28,7 +28,7 @@ async def watch_fleet(args: argparse.Namespace, out: TextIO) -> int:
                 return await _print_changes(client, state, out, args.count)
             with live:
                 return await _refresh_in_place(client, state, live)
-    except aiomqtt.MqttError as exc:
+    except MqttError as exc:
         print(f"hullwatch watch: broker {args.host}:{args.port}: {exc}", file=sys.stderr)
         return ExitCode.UNAVAILABLE
 
@@ -48,12 +48,11 @@ def _live_display(out: TextIO) -> Any:
     return Live(console=Console(file=out), auto_refresh=False, screen=False)
 
 
-async def _print_changes(client: aiomqtt.Client, state: FleetState, out: TextIO, count: int) -> int:
+async def _print_changes(client: MqttSession, state: FleetState, out: TextIO, count: int) -> int:
     """One line per station each time its picture changes; after `count` lines (0: never)."""
     printed = 0
-    async for message in client.messages:
-        payload = message.payload if isinstance(message.payload, bytes) else b""
-        view = state.update(str(message.topic), payload)
+    async for message in client.messages():
+        view = state.update(message.topic, message.payload)
         if view is None:
             continue
         print(plain_line(view), file=out, flush=True)
@@ -63,7 +62,7 @@ async def _print_changes(client: aiomqtt.Client, state: FleetState, out: TextIO,
     return ExitCode.OK
 
 
-async def _refresh_in_place(client: aiomqtt.Client, state: FleetState, live: Any) -> int:
+async def _refresh_in_place(client: MqttSession, state: FleetState, live: Any) -> int:
     changed = asyncio.Event()
 
     async def redraw() -> None:
@@ -76,9 +75,8 @@ async def _refresh_in_place(client: aiomqtt.Client, state: FleetState, live: Any
     live.update(render_table(state), refresh=True)
     redrawing = asyncio.create_task(redraw())
     try:
-        async for message in client.messages:
-            payload = message.payload if isinstance(message.payload, bytes) else b""
-            if state.update(str(message.topic), payload) is not None:
+        async for message in client.messages():
+            if state.update(message.topic, message.payload) is not None:
                 changed.set()
     finally:
         redrawing.cancel()

@@ -8,11 +8,15 @@ import json
 import re
 import ssl
 import sys
-from typing import Any, TextIO
-
-import aiomqtt
+import uuid
+from typing import Any, Final, TextIO
 
 from .exit_codes import ExitCode
+from .mqtt_errors import MqttError
+from .mqtt_session import ConnectOptions, MqttSession
+
+CONNECT_TIMEOUT_S: Final = 10.0
+KEEPALIVE_S: Final = 60
 
 LEVEL_MARK = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL"}
 # C0, DEL and C1: what a terminal acts on (a new line, ESC sequences that move the cursor).
@@ -81,32 +85,36 @@ def run_watch(args: argparse.Namespace) -> int:
     return asyncio.run(_watch(args, sys.stdout))
 
 
-def broker_client(args: argparse.Namespace) -> aiomqtt.Client:
+def broker_session(args: argparse.Namespace) -> MqttSession:
     """The watch's connection: login, and TLS when a CA or client certificate is given."""
     tls_context = None
     if args.tls_ca or args.tls_cert:
         tls_context = ssl.create_default_context(cafile=args.tls_ca)
         if args.tls_cert:
             tls_context.load_cert_chain(args.tls_cert, args.tls_key)
-    return aiomqtt.Client(
-        args.host,
-        args.port,
+    options = ConnectOptions(
+        host=args.host,
+        port=args.port,
+        client_id=f"hullwatch-watch-{uuid.uuid4().hex[:12]}",
+        keepalive_s=KEEPALIVE_S,
+        connect_timeout_s=CONNECT_TIMEOUT_S,
+        mqtt5=False,
         username=args.username,
         password=args.password,
         tls_context=tls_context,
     )
+    return MqttSession(options, answer_timeout_s=CONNECT_TIMEOUT_S)
 
 
 async def _watch(args: argparse.Namespace, out: TextIO) -> int:
     base = f"{args.prefix}/{args.station}"
     alerts_seen = 0
     try:
-        async with broker_client(args) as client:
-            await client.subscribe(f"{base}/status", qos=1)
-            await client.subscribe(f"{base}/zones/+/alert", qos=1)
-            async for message in client.messages:
-                topic = str(message.topic)
-                payload = message.payload if isinstance(message.payload, bytes) else b""
+        async with broker_session(args) as session:
+            await session.subscribe(f"{base}/status", qos=1)
+            await session.subscribe(f"{base}/zones/+/alert", qos=1)
+            async for message in session.messages():
+                topic, payload = message.topic, message.payload
                 if topic.endswith("/status"):
                     _print_status(topic, payload, args.json, out)
                     continue
@@ -114,7 +122,7 @@ async def _watch(args: argparse.Namespace, out: TextIO) -> int:
                     alerts_seen += 1
                     if args.count and alerts_seen >= args.count:
                         return ExitCode.OK
-    except aiomqtt.MqttError as exc:
+    except MqttError as exc:
         print(f"hullwatch watch: broker {args.host}:{args.port}: {exc}", file=sys.stderr)
         return ExitCode.UNAVAILABLE
     return ExitCode.OK
