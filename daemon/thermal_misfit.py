@@ -38,8 +38,13 @@ BLOCK_S = 1.0
 # few seconds, and a thermal event that began just before a short window is
 # what would bend it.
 MIN_MISFIT_WINDOW_S = 8.0
-# The ends are averaged over this fraction of the window (at least one block).
+# The ends are averaged over this fraction of the window (at least one block),
+# and over no more than END_MAX_S: an end averaged over 45 s (a 362 s window)
+# lags a heater step seen 20 s ago by most of its size, and the long window's
+# slope, which takes the step's pressure at once, raised a false critical.
+# Short ends cost little there: the noise scales as 1/W².
 END_FRACTION = 1.0 / 8.0
+END_MAX_S = 8.0
 # Below this many standard errors of its own noise, a misfit is taken for noise.
 MISFIT_SIGMA = 2.0
 # Once a misfit stood out, it is applied for this fraction of the window's span
@@ -141,7 +146,7 @@ class ThermalMisfit:
             blocks = last - first
             if blocks < 3:
                 continue
-            ends = max(1, int(blocks * END_FRACTION))
+            ends = max(1, min(int(blocks * END_FRACTION), int(END_MAX_S / BLOCK_S)))
             start_mean = (totals[first + ends] - totals[first]) / ends
             end_mean = (totals[last] - totals[last - ends]) / ends
             window_mean = (totals[last] - totals[first]) / blocks
