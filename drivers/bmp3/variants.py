@@ -14,7 +14,7 @@ from typing import Final
 from .registers import OSR_CODES
 
 # Typical RMS pressure noise with the IIR filter off, by pressure oversampling
-# factor (BMP388 datasheet table "noise in pressure"; REFERENCE.md). The other
+# factor (BMP388 datasheet table "noise in pressure"; docs/datasheets.md). The other
 # columns follow from the IIR filter: variance x 1/(2c+1) for coefficient c.
 _PRESSURE_NOISE_IIR_OFF_PA: Final = MappingProxyType(
     {1: 6.6, 2: 4.3, 4: 3.2, 8: 2.3, 16: 1.6, 32: 1.2}
