@@ -10,15 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from hullwatch.drivers import bmp3, ms5611
 from hullwatch.drivers.bmp3 import Bmp3Settings
 from hullwatch.drivers.ms5611 import Ms5611Settings
 from hullwatch.drivers.serial_bridge import bridge_serial_settings
 from hullwatch.drivers.transports.serial_port import SerialSettings
 from hullwatch.drivers.vaisala_ptb import ptb_serial_settings
 
-BMP3_DRIVERS: Final = frozenset({"bmp388", "bmp390"})
-MS56XX_DRIVERS: Final = frozenset({"ms5611", "ms5607"})
+BMP3_DRIVERS: Final = frozenset(v.name.lower() for v in bmp3.VARIANTS)
+MS56XX_DRIVERS: Final = frozenset(v.name.lower() for v in ms5611.VARIANTS)
 I2C_DRIVERS: Final = BMP3_DRIVERS | MS56XX_DRIVERS
+# The I2C addresses each driver's chip answers at, from the drivers' variant tables
+# (docs/datasheets.md: BMP3 by SDO, MS56xx by CSB).
+DRIVER_ADDRESSES: Final[dict[str, tuple[int, ...]]] = {
+    v.name.lower(): v.addresses for v in (*bmp3.VARIANTS, *ms5611.VARIANTS)
+}
 
 # Which chip-tuning keys each family takes, and the values allowed (defaults are in
 # `chip_settings`).

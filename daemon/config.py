@@ -44,6 +44,7 @@ from hullwatch.drivers.vaisala_ptb.protocol import check_address as check_ptb_ad
 
 from .chip_settings import (
     ALLOWED,
+    DRIVER_ADDRESSES,
     SERIAL_DRIVERS,
     ChipTuning,
     LineTuning,
@@ -77,15 +78,6 @@ _ID_RULE: Final = (
     "(it appears in MQTT topics)"
 )
 
-# I2C addresses each driver's chip answers at. BMP388/BMP390 datasheet: 0x76 with
-# SDO low, 0x77 with SDO high.
-DRIVER_ADDRESSES: Final[Mapping[str, tuple[int, ...]]] = {
-    "bmp388": (0x76, 0x77),
-    "bmp390": (0x76, 0x77),
-    # MS5611 datasheet: 0x77 with CSB low, 0x76 with CSB high.
-    "ms5611": (0x76, 0x77),
-    "ms5607": (0x76, 0x77),
-}
 # Where the durable outbox lives (systemd: StateDirectory=hullwatch).
 DEFAULT_STATE_DIR: Final = Path("/var/lib/hullwatch")
 _I2C_DEV: Final = re.compile(r"/dev/i2c-(0|[1-9][0-9]*)")
