@@ -11,6 +11,7 @@ from hullwatch.daemon.config import SensorSettings
 from hullwatch.drivers.bmp3 import BMP388, BMP390, Bmp3Settings
 from hullwatch.drivers.catalog import DRIVERS, names
 from hullwatch.drivers.ms5611 import MS5607, MS5611, Ms5611Settings
+from hullwatch.hil.scenario import SensorSpec, SerialSensorSpec
 
 
 def _literal_values(annotation: object) -> set[object]:
@@ -26,6 +27,13 @@ def _literal_values(annotation: object) -> set[object]:
 def test_the_configuration_takes_exactly_the_described_drivers() -> None:
     annotation = SensorSettings.model_fields["driver"].annotation
     assert _literal_values(annotation) == set(DRIVERS)
+
+
+def test_the_simulator_simulates_exactly_the_described_drivers() -> None:
+    i2c = _literal_values(SensorSpec.model_fields["kind"].annotation)
+    serial = _literal_values(SerialSensorSpec.model_fields["kind"].annotation)
+    assert i2c == names("bmp3") | names("ms56xx")
+    assert serial == names("serial")
 
 
 def test_families() -> None:
