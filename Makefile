@@ -5,8 +5,9 @@ BIN     = $(VENV)/bin
 
 .PHONY: setup test lint bench bench-detection bench-lag bench-hil soak demo clean
 
-setup: ## venv, the package with its dev tools, and Mosquitto where it is missing
+setup: ## venv, the package with its dev tools, and Mosquitto and PostgreSQL where they are missing
 	./scripts/install-mosquitto
+	./scripts/install-postgresql
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"

@@ -14,6 +14,7 @@ from typing import TextIO
 
 from .config import ConfigError, load_config
 from .exit_codes import ExitCode
+from .secret_hygiene import secret_warnings
 
 
 def _count(n: int, noun: str) -> str:
@@ -29,6 +30,8 @@ def check_config(path: Path, *, stream: TextIO, environ: Mapping[str, str] | Non
             print(problem, file=stream)
         print(f"{_count(len(exc.problems), 'problem')} in {path}", file=stream)
         return ExitCode.CONFIG
+    for warning in secret_warnings(config.mqtt):
+        print(f"{path}: {warning}", file=stream)
     print(
         f"{path}: ok: station {config.station!r}, {_count(len(config.zones), 'zone')}, "
         f"{_count(len(config.sensors), 'sensor')}",

@@ -50,6 +50,15 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     watch.add_argument(
         "--count", type=int, default=0, help="exit after this many alerts (0: run until Ctrl-C)"
     )
+    watch.add_argument(
+        "--fleet",
+        action="store_true",
+        help="every station's status and open alerts: a table refreshed in place on a "
+        "terminal, one line per change otherwise (docs/fleet.md)",
+    )
+    watch.add_argument("--tls-ca", metavar="FILE", help="CA certificate: connect with TLS")
+    watch.add_argument("--tls-cert", metavar="FILE", help="client certificate (PEM)")
+    watch.add_argument("--tls-key", metavar="FILE", help="the client certificate's key (PEM)")
     watch.set_defaults(handler=_watch)
 
     scan = commands.add_parser(

@@ -17,6 +17,7 @@ directory of the configuration file, also when they come from the environment.
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 import stat
@@ -68,6 +69,7 @@ __all__ = [
     "SensorSettings",
     "ZoneSettings",
     "load_config",
+    "read_toml",
     "render_key_path",
 ]
 
@@ -665,20 +667,24 @@ def _check_across_tables(data: Mapping[str, Any]) -> list[_Issue]:
 # --- loading -------------------------------------------------------------------
 
 
+def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML file's table; `ConfigError` when it cannot be read or parsed."""
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except OSError as exc:
+        message = f"cannot read the configuration file: {exc.strerror or exc}"
+        raise ConfigError([ConfigProblem("", MISSING, message, str(path))]) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        message = f"not valid TOML: {exc}"
+        raise ConfigError([ConfigProblem("", MISSING, message, str(path))]) from exc
+
+
 def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     """Read, override from `environ` (default: os.environ) and validate a configuration file."""
     environ = os.environ if environ is None else environ
     source = str(path)
-    try:
-        with path.open("rb") as file:
-            data = tomllib.load(file)
-    except OSError as exc:
-        message = f"cannot read the configuration file: {exc.strerror or exc}"
-        raise ConfigError([ConfigProblem("", MISSING, message, source)]) from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        message = f"not valid TOML: {exc}"
-        raise ConfigError([ConfigProblem("", MISSING, message, source)]) from exc
-
+    data = read_toml(path)
     overrides = apply_env_overrides(data, environ, schema=Config)
     problems = [
         ConfigProblem(p.key_path, _shown(p.key_path, p.value), p.message, p.variable)
@@ -711,9 +717,42 @@ def render_key_path(loc: Sequence[str | int]) -> str:
 
 
 def _shown(key_path: str, value: object) -> object:
-    if value is not None and key_path.rsplit(".", 1)[-1] == "password":
+    """The value as a problem shows it: a password, or an unknown key whose name looks like
+    a secret (`mqtt.passwrod`, `api_token`), is never echoed."""
+    name = key_path.rsplit(".", 1)[-1].lower()
+    if value is None or value is MISSING:
+        return value
+    if name == "password" or (name not in _known_keys() and looks_like_a_secret(name)):
         return _REDACTED
     return value
+
+
+_SECRET_WORDS: Final = ("password", "passwd", "secret", "token", "key", "credential")
+_SECRET_PARTS: Final = ("pass", "pwd", "secret", "token", "key", "cred", "auth")
+
+
+def looks_like_a_secret(name: str) -> bool:
+    """A key name that says, or nearly says (a typing slip), it holds a secret."""
+    lowered = name.lower()
+    words = [w for w in re.split(r"[^a-z0-9]+", lowered) if w]
+    if any(part in lowered for part in _SECRET_PARTS):
+        return True
+    return any(difflib.get_close_matches(w, _SECRET_WORDS, n=1, cutoff=0.6) for w in words)
+
+
+@functools.cache
+def _known_keys() -> frozenset[str]:
+    """Every key name the schema has (`tls_key_file` is a path, not a secret)."""
+    names: set[str] = set()
+    pending: list[type[BaseModel]] = [Config]
+    while pending:
+        model = pending.pop()
+        for name, schema_field in model.model_fields.items():
+            names.add(name)
+            nested = field_kind(schema_field.annotation)[1]
+            if nested is not None:
+                pending.append(nested)
+    return frozenset(names)
 
 
 def _problem_from_error(error: ErrorDetails, source: str, overrides: EnvOverrides) -> ConfigProblem:

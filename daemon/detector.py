@@ -144,6 +144,8 @@ class ZoneDetector:
                 noise = NoiseEstimate(
                     prior=p.noise_prior_of(sensor_id),
                     max_scale_s=NOISE_SCALE_FACTOR * max(self._windows_s[-1], NOISE_MIN_SCALE_S),
+                    # A raise comes at most one window after the fall began.
+                    onset_lookback_s=self._windows_s[-1],
                 )
                 saved = self._noise_restored.pop(sensor_id, None)
                 if saved is not None:

@@ -5,6 +5,10 @@ device and inode). Each line then starts with its syslog priority, `<2>` for
 critical down to `<7>` for debug, which journald (`SyslogLevelPrefix=yes`, the
 default) strips and stores as the entry's PRIORITY: a critical alert shows up
 red in `journalctl` and can be selected with `journalctl -p crit`.
+
+Records of the standard `logging` module (asyncio's "Exception in callback", other
+libraries, `warnings`) go through the same renderer, with the logger's name in
+`logger`: with `format = "json"` stderr holds JSON lines only.
 """
 
 from __future__ import annotations
@@ -71,11 +75,12 @@ def configure_logging(
     )
     if stderr_is_journal(os.environ, sys.stderr):
         renderer = SyslogPrefixed(renderer)
+    timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            timestamper,
             structlog.processors.format_exc_info,
             renderer,
         ],
@@ -83,3 +88,34 @@ def configure_logging(
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+    _route_standard_logging(renderer, timestamper, _LEVELS[level])
+
+
+class _StructlogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Marks the handler `configure_logging` installed, so a second call replaces it."""
+
+
+def _route_standard_logging(
+    renderer: structlog.types.Processor, timestamper: structlog.types.Processor, level: int
+) -> None:
+    handler = _StructlogHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.processors.add_log_level,
+                structlog.stdlib.add_logger_name,
+                timestamper,
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _StructlogHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.captureWarnings(True)

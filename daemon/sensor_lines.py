@@ -118,9 +118,11 @@ class SensorLines:
         value = pressure_pa * self._reference_temperature_k / temperature_k
         self.bank.add(t_s, value)
         if self.noise is not None:
-            # Not while the die's start-up transient is in the temperature fit: the
-            # lag's e^(−t/τ) approach in q_s is no noise of the sensor's.
-            settled = self.thermal is None or self.thermal.settled
+            # The noise is learned from q_s before the lag correction (which is a
+            # smooth function of the window, applied to its slope), so it may start
+            # as soon as the die's start-up transient, the lag's e^(−t/τ) approach,
+            # has left q_s: no need to wait for the temperature fit's window.
+            settled = self.thermal is None or self.thermal.transient_passed
             self.noise.add(t_s, value, learning=learning and settled)
         if self.thermal is not None:
             self.thermal.add(t_s, temperature_k)

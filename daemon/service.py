@@ -64,6 +64,7 @@ from .publisher import Publisher
 from .recording import Recorder
 from .sample_guard import SampleGuard
 from .sd_notify import Notifier
+from .secret_hygiene import log_secret_warnings
 from .sensors import SensorFactory
 from .zone_router import ZoneRouter
 from .zone_router import zone_parameters as zone_parameters  # where tools import it from
@@ -519,6 +520,7 @@ class _Service:
         self._outbox = outbox
         self._outbox_dir = config.state_dir  # where `outbox` is open until the process ends
         self._group = group
+        log_secret_warnings(config.mqtt)
         self._link = _MqttLink(config, outbox, group)
         restarted = published_levels(
             outbox, self._link.publisher.topics, [zone.id for zone in config.zones]
@@ -558,6 +560,7 @@ class _Service:
             running.status_note = "last reload rejected (see the log)"
             self._ready_again(running)
             return
+        log_secret_warnings(new.mqtt)
         if new == self._config:
             log.info("configuration unchanged")
             running.status_note = None

@@ -246,6 +246,12 @@ class ThermalLag:
         """
         return self._history_s >= self._fit.window_s + SETTLE_LAGS * self.lag_s
 
+    @property
+    def transient_passed(self) -> bool:
+        """The die's start-up transient has decayed (SETTLE_LAGS time constants):
+        the uncorrected q_s no longer holds it, though the fit's window may."""
+        return self._history_s >= SETTLE_LAGS * self.lag_s
+
     def add(self, t_s: float, sensor_temperature_k: float) -> None:
         if self._first_t_s is None:
             self._first_t_s = t_s

@@ -6,12 +6,17 @@ import argparse
 import asyncio
 import json
 import re
+import ssl
 import sys
-from typing import Any, TextIO
-
-import aiomqtt
+import uuid
+from typing import Any, Final, TextIO
 
 from .exit_codes import ExitCode
+from .mqtt_errors import MqttError
+from .mqtt_session import ConnectOptions, MqttSession
+
+CONNECT_TIMEOUT_S: Final = 10.0
+KEEPALIVE_S: Final = 60
 
 LEVEL_MARK = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL"}
 # C0, DEL and C1: what a terminal acts on (a new line, ESC sequences that move the cursor).
@@ -20,7 +25,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _MALFORMED = (ValueError, KeyError, TypeError, ArithmeticError, RecursionError)
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """One terminal line: control characters and unpaired surrogates escaped (`\\x1b`,
     `\\ud800`), so a field can neither forge a line nor move the cursor."""
     text = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
@@ -73,21 +78,43 @@ def format_alert(alert: dict[str, Any]) -> str:
 
 
 def run_watch(args: argparse.Namespace) -> int:
+    if args.fleet:
+        from .fleet_watch import watch_fleet
+
+        return asyncio.run(watch_fleet(args, sys.stdout))
     return asyncio.run(_watch(args, sys.stdout))
+
+
+def broker_session(args: argparse.Namespace) -> MqttSession:
+    """The watch's connection: login, and TLS when a CA or client certificate is given."""
+    tls_context = None
+    if args.tls_ca or args.tls_cert:
+        tls_context = ssl.create_default_context(cafile=args.tls_ca)
+        if args.tls_cert:
+            tls_context.load_cert_chain(args.tls_cert, args.tls_key)
+    options = ConnectOptions(
+        host=args.host,
+        port=args.port,
+        client_id=f"hullwatch-watch-{uuid.uuid4().hex[:12]}",
+        keepalive_s=KEEPALIVE_S,
+        connect_timeout_s=CONNECT_TIMEOUT_S,
+        mqtt5=False,
+        username=args.username,
+        password=args.password,
+        tls_context=tls_context,
+    )
+    return MqttSession(options, answer_timeout_s=CONNECT_TIMEOUT_S)
 
 
 async def _watch(args: argparse.Namespace, out: TextIO) -> int:
     base = f"{args.prefix}/{args.station}"
     alerts_seen = 0
     try:
-        async with aiomqtt.Client(
-            args.host, args.port, username=args.username, password=args.password
-        ) as client:
-            await client.subscribe(f"{base}/status", qos=1)
-            await client.subscribe(f"{base}/zones/+/alert", qos=1)
-            async for message in client.messages:
-                topic = str(message.topic)
-                payload = message.payload if isinstance(message.payload, bytes) else b""
+        async with broker_session(args) as session:
+            await session.subscribe(f"{base}/status", qos=1)
+            await session.subscribe(f"{base}/zones/+/alert", qos=1)
+            async for message in session.messages():
+                topic, payload = message.topic, message.payload
                 if topic.endswith("/status"):
                     _print_status(topic, payload, args.json, out)
                     continue
@@ -95,7 +122,7 @@ async def _watch(args: argparse.Namespace, out: TextIO) -> int:
                     alerts_seen += 1
                     if args.count and alerts_seen >= args.count:
                         return ExitCode.OK
-    except aiomqtt.MqttError as exc:
+    except MqttError as exc:
         print(f"hullwatch watch: broker {args.host}:{args.port}: {exc}", file=sys.stderr)
         return ExitCode.UNAVAILABLE
     return ExitCode.OK
@@ -107,7 +134,7 @@ def _print_status(topic: str, payload: bytes, as_json: bool, out: TextIO) -> Non
     if as_json:  # json.dumps escapes every control and non-ASCII character
         print(json.dumps({"station": station, "status": state}), file=out, flush=True)
     else:
-        print(_printable(f"station {station}: {state}"), file=out, flush=True)
+        print(printable(f"station {station}: {state}"), file=out, flush=True)
 
 
 def _print_alert(topic: str, payload: bytes, as_json: bool, out: TextIO) -> bool:
@@ -120,11 +147,11 @@ def _print_alert(topic: str, payload: bytes, as_json: bool, out: TextIO) -> bool
         if not isinstance(alert, dict):
             raise ValueError("not a JSON object")
         # json.dumps writes ASCII only; a number beyond float range came in as inf.
-        line = json.dumps(alert) if as_json else _printable(format_alert(alert))
+        line = json.dumps(alert) if as_json else printable(format_alert(alert))
     except _MALFORMED as exc:
-        reason = _printable(f"{type(exc).__name__}: {exc}")[:200]
+        reason = printable(f"{type(exc).__name__}: {exc}")[:200]
         print(
-            _printable(f"hullwatch watch: ignoring malformed alert on {topic}: ") + reason,
+            printable(f"hullwatch watch: ignoring malformed alert on {topic}: ") + reason,
             file=sys.stderr,
             flush=True,
         )

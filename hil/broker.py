@@ -94,6 +94,15 @@ def make_test_pki(
     return pki
 
 
+def make_client_certificate(pki: BrokerPki, name: str) -> tuple[Path, Path]:
+    """(certificate, key) for a client named `name` (the subject's CN), signed by the CA:
+    a station's identity when the broker takes the CN as the user name."""
+    cert = pki.ca_cert.parent / f"{name}.crt"
+    key = pki.ca_cert.parent / f"{name}.key"
+    _sign(pki, name, cert, key, "clientAuth", None)
+    return cert, key
+
+
 def _san_kind(name: str) -> str:
     try:
         ipaddress.ip_address(name)

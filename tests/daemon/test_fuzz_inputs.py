@@ -343,7 +343,10 @@ def test_the_daemon_subscribes_to_nothing() -> None:
         for source in DAEMON_DIR.glob("*.py")
         if re.search(r"\.subscribe\(", source.read_text(encoding="utf-8"))
     )
-    assert subscribers == ["watch.py"]  # `hullwatch watch`, a separate command
+    # mqtt_session.py offers subscribe (MqttSession.subscribe, over paho's); its only
+    # callers are `hullwatch watch` and `watch --fleet`, separate commands (fuzzed here
+    # and in tests/fleet/test_fleet_view.py): the publisher never subscribes.
+    assert subscribers == ["fleet_watch.py", "mqtt_session.py", "watch.py"]
 
 
 def _valid_alert() -> dict[str, Any]:

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hullwatch.analysis.at_rest import NEVER_PA_PER_S, at_rest_bank, at_rest_zone
 from hullwatch.daemon.detector import ZoneDetector
-from hullwatch.daemon.levels import Level, LevelPolicy
-from hullwatch.daemon.zone_parameters import ZoneParameters
+from hullwatch.daemon.levels import Level
 
 EXCERPT = Path(__file__).parent.parent / "data" / "ms5611_gy63_bench_excerpt_char.csv"
 
@@ -28,25 +28,12 @@ def _excerpt() -> tuple[list[float], list[float]]:
 
 
 def _zone(*, noise: str = "learned", **overrides: float) -> ZoneDetector:
-    parameters: dict[str, object] = {
-        "zone_id": "bench",
-        "volume_m3": 0.05,
-        "floor_pa": 70_000.0,
-        "window_s": 30.0,
-        "min_window_fill": 1.0,
-        "discharge_coefficient": 0.62,
-        "ambient_pressure_pa": 0.0,
-        "reference_temperature_k": 293.15,
-        "noise": noise,
-        "policy": LevelPolicy(
-            warning_pa_per_s=overrides.pop("warning", 1e9),
-            critical_pa_per_s=overrides.pop("critical", 2e9),
-            significance_sigma=5.0,
-            release_fraction=0.5,
-        ),
-    }
-    parameters.update(overrides)
-    return ZoneDetector(ZoneParameters(**parameters))  # type: ignore[arg-type]
+    return at_rest_zone(
+        noise=noise,
+        warning_pa_per_s=overrides.pop("warning", NEVER_PA_PER_S),
+        critical_pa_per_s=overrides.pop("critical", 2 * NEVER_PA_PER_S),
+        **overrides,
+    )
 
 
 def _spread_and_median_stderr(window_s: float, noise: str) -> tuple[float, float]:
@@ -92,14 +79,8 @@ def _raised(detector: ZoneDetector, ramp_pa_per_s: float = 0.0, onset_s: float =
 
 
 def _bank(noise: str) -> ZoneDetector:
-    return _zone(
-        noise=noise,
-        window_s=60.0,
-        min_window_s=1.0,
-        min_window_fill=0.5,
-        false_alarm_interval_days=365.0,
-        warning=0.02,
-        critical=2.0,
+    return at_rest_bank(
+        noise=noise, longest_window_s=60.0, warning_pa_per_s=0.02, critical_pa_per_s=2.0
     )
 
 

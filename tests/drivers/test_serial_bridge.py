@@ -237,8 +237,12 @@ def test_any_single_byte_error_is_detected(frame: bytes, how: str, where: int, b
 def test_valid_frames_round_trip(seq: int, pressure_pa: float, temperature_c: float) -> None:
     frame = parse_frame(encode_frame(seq, pressure_pa, temperature_c))
     assert frame.seq == seq
-    assert frame.pressure_pa == pytest.approx(pressure_pa, abs=0.005)
-    assert frame.temperature_c == pytest.approx(temperature_c, abs=0.005)
+    # The bridge sends 2 decimals: the value comes back as that decimal, within half a
+    # unit in the last place of the input (a tie like 0.125 may round either way).
+    assert frame.pressure_pa == float(f"{pressure_pa:.2f}")
+    assert frame.temperature_c == float(f"{temperature_c:.2f}")
+    assert abs(frame.pressure_pa - pressure_pa) <= 0.005 + 1e-9 * max(1.0, pressure_pa)
+    assert abs(frame.temperature_c - temperature_c) <= 0.005 + 1e-9
 
 
 # --- SerialBridgeSensor through a pty ---

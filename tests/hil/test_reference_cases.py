@@ -12,16 +12,9 @@ from hullwatch.hil.accelerated import run_accelerated
 from hullwatch.hil.scenario import load_scenario
 
 REFERENCE = Path(__file__).parents[2] / "hil" / "scenarios" / "reference"
-# A known regression of issue 12 (left open there): a slow leak opening 420 s
-# after start on a white simulated sensor is not raised within its 120 s, because
-# the learned noise model holds the longest windows to the real-sensor prior
-# until its own data reach their scale (noise_estimate.REACH_FACTOR).
-_SLOW_START = pytest.mark.xfail(
-    strict=True, reason="issue 12: long windows held to the noise prior in the first minutes"
-)
 IN_CI = (
     "iss-2018",
-    pytest.param("testbed-10um", marks=_SLOW_START),
+    "testbed-10um",
     "testbed-100um",
     "testbed-1mm",
 )

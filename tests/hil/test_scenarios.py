@@ -27,14 +27,16 @@ def test_the_shipped_scenarios_are_all_here() -> None:
         "slow-leak-under-thermal-cycle",
         "hatch-isolation",
         "vent-refill-and-heater",
+        "heater-steps-lagging-sensor",
+        "wrong-lag-sealed",
+        "big-leak-at-start",
+        "leak-after-heater-step",
     } <= names
 
 
-# A known regression of issue 12 (left open there): the slow leak opening 300 s
-# after start on a white simulated sensor is not raised within its 120 s, because
-# the learned noise model holds the long windows to the real-sensor prior until
-# its own data reach their scale (noise_estimate.REACH_FACTOR).
-_HELD_TO_PRIOR = {"slow-leak-under-thermal-cycle"}
+# Issue 12 §3, open: the temperature cubic (600 s) cannot follow a die's approach
+# after a heater step, and its misfit widens every window while the step is in it.
+NOT_MET_YET = {"leak-after-heater-step"}
 
 
 @pytest.mark.parametrize(
@@ -42,9 +44,9 @@ _HELD_TO_PRIOR = {"slow-leak-under-thermal-cycle"}
     [
         pytest.param(
             path,
-            marks=pytest.mark.xfail(strict=True, reason="issue 12: long windows held to the prior"),
+            marks=pytest.mark.xfail(strict=True, reason="issue 12 §3: leak after a heater step"),
         )
-        if path.stem in _HELD_TO_PRIOR
+        if path.stem in NOT_MET_YET
         else path
         for path in ACCELERATED
     ],

@@ -11,16 +11,21 @@ outbox until the broker takes it.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from hullwatch.daemon.config import MqttSettings
-from hullwatch.daemon.publisher import Publisher, PublishRefusedError
+from hullwatch.daemon.mqtt_errors import PublishRefusedError
+from hullwatch.daemon.mqtt_session import MqttSession
+from hullwatch.daemon.publisher import PUBLISH_TIMEOUT_S, Publisher
 from hullwatch.hil.broker import BrokerPki, MosquittoBroker, make_test_pki, write_password_file
 from hullwatch.hil.processes import ManagedProcess, start_daemon, start_simulator
 
@@ -94,6 +99,17 @@ class SecureRig:
             password=OBSERVER[1],
             ca_file=self.pki.ca_cert,
         )
+
+
+def _station_settings(rig: SecureRig) -> MqttSettings:
+    return MqttSettings(
+        host="127.0.0.1",
+        port=rig.broker.port,
+        username=STATION,
+        password=PASSWORD,  # type: ignore[arg-type]
+        tls_ca_file=rig.pki.ca_cert,
+        topic_prefix=PREFIX,
+    )
 
 
 def _rig(tmp_path: Path, *, acl: str, require_certificate: bool = False) -> SecureRig:
@@ -174,19 +190,12 @@ def test_tls_password_and_acl_let_the_station_publish_under_its_prefix(
 
 def test_the_documented_acl_keeps_a_station_out_of_other_stations(secure: SecureRig) -> None:
     """Our MQTT 5 client sees the broker's refusal (PUBACK 0x87) as PublishRefusedError."""
-    settings = MqttSettings(
-        host="127.0.0.1",
-        port=secure.broker.port,
-        username=STATION,
-        password=PASSWORD,  # type: ignore[arg-type]
-        tls_ca_file=secure.pki.ca_cert,
-        topic_prefix=PREFIX,
-    )
-    publisher = Publisher(settings, station=STATION, zone_ids=[])
+    publisher = Publisher(_station_settings(secure), station=STATION, zone_ids=[])
 
     async def publish(topic: str) -> None:
-        async with publisher._client() as client:
-            await client.publish_acknowledged(topic, "x", retain=False)
+        options = publisher.connect_options()
+        async with MqttSession(options, answer_timeout_s=PUBLISH_TIMEOUT_S) as session:
+            await session.publish_acknowledged(topic, "x", retain=False)
 
     asyncio.run(publish(f"{PREFIX}/{STATION}/status"))
     with pytest.raises(PublishRefusedError, match=r"Not authorized \(0x87\)") as refused:
@@ -210,7 +219,91 @@ def test_a_client_certificate_when_the_broker_requires_one(
         _tear_down(rig)
 
 
+def test_loose_secrets_are_warned_about_at_start_and_on_reload(secure: SecureRig) -> None:
+    loose = secure.tmp_path / "loose-password"
+    loose.write_text(PASSWORD + "\n")
+    loose.chmod(0o644)
+    daemon = secure.start_daemon(
+        HULLWATCH_MQTT__PASSWORD_FILE=str(loose), HULLWATCH_MQTT__TLS_VERIFY_HOSTNAME="false"
+    )
+    _wait_for_event(daemon, "connected to broker")  # warned, and working
+
+    def warnings() -> list[dict[str, object]]:
+        return [line for line in log_lines(daemon) if line.get("event") == "secret kept loosely"]
+
+    at_start = warnings()
+    assert [(w["level"], w["key"]) for w in at_start] == [
+        ("warning", "mqtt.password_file"),
+        ("warning", "mqtt.tls_verify_hostname"),
+    ]
+    assert str(at_start[0]["fix"]) == f"chmod 600 {loose} and make the service user its owner"
+    print(f"[loose secrets] {at_start[0]['problem']}; {at_start[0]['fix']}")
+    os.kill(daemon.pid, signal.SIGHUP)
+    wait_until(lambda: len(warnings()) == 4, 15, "the warnings again after a reload")
+    assert PASSWORD not in daemon.log_text()
+
+
 # --- refused and reported ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("client_certificate", "reason"),
+    [
+        pytest.param("other-ca", "TLSV1_ALERT_UNKNOWN_CA", id="other-ca"),
+        pytest.param("none", "TLSV13_ALERT_CERTIFICATE_REQUIRED", id="none"),
+    ],
+)
+def test_a_client_certificate_the_broker_refuses_is_reported_with_its_cause(
+    tmp_path: Path, simulator: ManagedProcess, client_certificate: str, reason: str
+) -> None:
+    """With TLS 1.3 the broker refuses a client certificate by an alert after the
+    handshake: reported as an error with OpenSSL's reason, retried at the slow pace,
+    and the log (JSON) holds JSON lines only."""
+    rig = _rig(tmp_path, acl=STATION_ACL, require_certificate=True)
+    env = {"HULLWATCH_MQTT__RECONNECT_MIN_S": "0.1", "HULLWATCH_MQTT__RECONNECT_MAX_S": "3"}
+    if client_certificate == "other-ca":
+        stranger = make_test_pki(tmp_path / "stranger", ca_name="some other CA")
+        env["HULLWATCH_MQTT__TLS_CERT_FILE"] = str(stranger.client_cert)
+        env["HULLWATCH_MQTT__TLS_KEY_FILE"] = str(stranger.client_key)
+    rig.broker.start()
+    try:
+        daemon = rig.start_daemon(**env)
+        event = "broker refused the TLS session"
+        wait_until(
+            lambda: sum(line.get("event") == event for line in log_lines(daemon)) >= 2,
+            20,
+            f"two log lines {event!r}",
+        )
+        refusals = [line for line in log_lines(daemon) if line.get("event") == event]
+        first, second = refusals[:2]
+        print(f"[client cert {client_certificate}] {first['reason']}: {first['hint']}")
+        assert first["level"] == "error"
+        assert first["reason"] == reason
+        assert "tls_cert_file" in str(first["hint"])
+        # The slow pace: reconnect_max_s (3 s) with jitter, not the 0.1 s of the fast one.
+        assert all(1.5 <= float(str(line["retry_in_s"])) <= 3.0 for line in refusals)
+        waited_s = _seconds_between(str(first["timestamp"]), str(second["timestamp"]))
+        assert waited_s >= float(str(first["retry_in_s"]))
+        assert not any(line.get("event") == "connected to broker" for line in log_lines(daemon))
+        assert not any(
+            line.get("event") == "broker closed the connection before accepting it"
+            for line in log_lines(daemon)
+        )
+        text_lines = daemon.log_text().splitlines()
+        assert all(_is_json_object(line) for line in text_lines), "a line that is not JSON"
+    finally:
+        _tear_down(rig)
+
+
+def _seconds_between(earlier: str, later: str) -> float:
+    return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).total_seconds()
+
+
+def _is_json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,2 @@
+"""The fleet archive: alerts, health and telemetry from a central broker into PostgreSQL
+(`hullwatch archive`, docs/fleet.md)."""

@@ -1,0 +1,91 @@
+"""The documents of simulated stations, made by the daemon's own document functions.
+
+For the archive's tests and `bench/archive_throughput.py`: each station has zones
+that publish telemetry (`telemetry_document`) and raise alerts (`alert_document`),
+with the figures a leaking 50 L zone would report, so sizes and shapes are the
+daemon's to the byte.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hullwatch.daemon.alert_document import alert_document, telemetry_document
+from hullwatch.daemon.assessment import Assessment
+from hullwatch.daemon.lag_estimate import LagEstimate
+from hullwatch.daemon.levels import Level
+from hullwatch.daemon.topics import Topics
+
+PREFIX = "hullwatch"
+
+
+def _assessment(zone: str, level: Level, previous: Level, dpdt_pa_per_s: float) -> Assessment:
+    fall = max(-dpdt_pa_per_s, 0.0)
+    leak_pv = fall * 0.05  # a 50 L zone
+    return Assessment(
+        zone_id=zone,
+        level=level,
+        previous_level=previous,
+        reason=f"pressure falling {fall:.4g} ± 0.05 Pa/s (9.1 σ over 10 s)",
+        pressure_pa=101_300.0 - 50 * fall,
+        temperature_c=21.437,
+        dpdt_pa_per_s=dpdt_pa_per_s,
+        dpdt_stderr_pa_per_s=0.0512,
+        leak_rate_pa_m3_per_s=leak_pv,
+        leak_rate_stderr_pa_m3_per_s=0.00256,
+        leak_rate_sccm=leak_pv * 592.2,
+        hole_diameter_mm=0.05 + fall / 100 if fall else None,
+        reserve_time_s=86_400.0 / (1 + fall) if fall else None,
+        sensors_used=("bmp-a", "bmp-b"),
+        sensors_suspect=(),
+        window_fill=1.0,
+        leak_rate_stderr_sccm=1.516,
+        leak_rate_kg_per_day=leak_pv * 1.02,
+        leak_rate_stderr_kg_per_day=0.0026,
+        hole_diameter_stderr_mm=0.0027 if fall else None,
+        reserve_time_stderr_s=7_900.0 if fall else None,
+        estimate_window_s=10.0,
+        significance_sigma=5.0,
+    )
+
+
+def alert_message(
+    station: str, zone: str, seq: int, *, level: Level = Level.WARNING, now: datetime | None = None
+) -> tuple[str, str, dict[str, Any]]:
+    """(topic, payload, document) of one alert, as the daemon publishes it."""
+    previous = Level.OK if seq == 1 else level
+    kind = "level_change" if level is not previous else "update"
+    document = alert_document(
+        _assessment(zone, level, previous, -0.25 - 0.001 * seq),
+        station=station,
+        seq=seq,
+        kind=kind,
+        now=now,
+    )
+    topic = Topics(PREFIX, station).alert(zone)
+    return topic, json.dumps(document, separators=(",", ":")), document
+
+
+def telemetry_message(
+    station: str, zone: str, *, now: datetime, level: Level = Level.OK
+) -> tuple[str, str]:
+    """(topic, payload) of one telemetry document, as the daemon publishes it."""
+    # The daemon lists every sensor's thermal lag (configured, and measured once known).
+    lags: dict[str, tuple[float, LagEstimate | None]] = {
+        "bmp-a": (60.0, None),
+        "bmp-b": (60.0, None),
+    }
+    document = telemetry_document(
+        _assessment(zone, level, level, -0.0012), station=station, lags=lags, now=now
+    )
+    return Topics(PREFIX, station).telemetry(zone), json.dumps(document, separators=(",", ":"))
+
+
+def telemetry_times(start: datetime, count: int, interval_s: float = 1.0) -> list[datetime]:
+    return [start + timedelta(seconds=i * interval_s) for i in range(count)]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
