@@ -11,45 +11,31 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from hullwatch.drivers.bmp3 import Bmp3Settings
+from hullwatch.drivers.catalog import DRIVERS, DriverDescriptor, names
 from hullwatch.drivers.ms5611 import Ms5611Settings
 from hullwatch.drivers.serial_bridge import bridge_serial_settings
 from hullwatch.drivers.transports.serial_port import SerialSettings
 from hullwatch.drivers.vaisala_ptb import ptb_serial_settings
 
-BMP3_DRIVERS: Final = frozenset({"bmp388", "bmp390"})
-MS56XX_DRIVERS: Final = frozenset({"ms5611", "ms5607"})
+# Every fact below comes from the drivers' descriptors (drivers/catalog.py).
+BMP3_DRIVERS: Final = names("bmp3")
+MS56XX_DRIVERS: Final = names("ms56xx")
 I2C_DRIVERS: Final = BMP3_DRIVERS | MS56XX_DRIVERS
-
-# Which chip-tuning keys each family takes, and the values allowed (defaults are in
-# `chip_settings`).
-BMP3_OVERSAMPLING: Final = (1, 2, 4, 8, 16, 32)
-BMP3_IIR_COEFFICIENTS: Final = (0, 1, 3, 7, 15, 31, 63, 127)
-MS56XX_OVERSAMPLING: Final = (256, 512, 1024, 2048, 4096)
-ALLOWED: Final[dict[str, dict[str, tuple[object, ...]]]] = {
-    "bmp3": {
-        "mode": ("normal", "forced"),
-        "pressure_oversampling": BMP3_OVERSAMPLING,
-        "temperature_oversampling": BMP3_OVERSAMPLING,
-        "iir_coefficient": BMP3_IIR_COEFFICIENTS,
-    },
-    "ms56xx": {"pressure_oversampling": MS56XX_OVERSAMPLING},
-    "serial": {
-        "baudrate": (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400),
-        "parity": ("N", "E", "O"),
-        "bytesize": (7, 8),
-        "stopbits": (1, 2),
-    },
+SERIAL_DRIVERS: Final = names("serial")
+# The I2C addresses each driver's chip answers at (docs/datasheets.md: BMP3 by SDO,
+# MS56xx by CSB).
+DRIVER_ADDRESSES: Final[dict[str, tuple[int, ...]]] = {
+    name: d.addresses for name, d in DRIVERS.items() if not d.is_serial
 }
 
 
+def descriptor(driver: str) -> DriverDescriptor | None:
+    return DRIVERS.get(driver)
+
+
 def family(driver: str) -> str | None:
-    if driver in BMP3_DRIVERS:
-        return "bmp3"
-    if driver in MS56XX_DRIVERS:
-        return "ms56xx"
-    if driver in SERIAL_DRIVERS:
-        return "serial"
-    return None
+    found = DRIVERS.get(driver)
+    return None if found is None else found.family
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,27 +49,23 @@ class ChipTuning:
 
 
 def chip_settings(driver: str, tuning: ChipTuning, rate_hz: float) -> Bmp3Settings | Ms5611Settings:
-    """The driver's settings object; ValueError (from the driver) when the chip cannot do it."""
+    """The driver's settings object; ValueError (from the driver) when the chip cannot do it.
+
+    A key the configuration leaves out takes the driver's own default.
+    """
     kind = family(driver)
     if kind == "bmp3":
-        return Bmp3Settings(
-            mode=tuning.mode or "normal",
-            pressure_oversampling=tuning.pressure_oversampling or 8,
-            temperature_oversampling=tuning.temperature_oversampling or 1,
-            iir_coefficient=tuning.iir_coefficient or 0,
-            rate_hz=rate_hz,
-        )
+        keys = ("mode", "pressure_oversampling", "temperature_oversampling", "iir_coefficient")
+        chosen = {key: value for key in keys if (value := getattr(tuning, key)) is not None}
+        return Bmp3Settings(rate_hz=rate_hz, **chosen)
     if kind == "ms56xx":
-        return Ms5611Settings(oversampling=tuning.pressure_oversampling or 4096, rate_hz=rate_hz)
+        if tuning.pressure_oversampling is None:
+            return Ms5611Settings(rate_hz=rate_hz)
+        return Ms5611Settings(oversampling=tuning.pressure_oversampling, rate_hz=rate_hz)
     raise ValueError(f"driver {driver!r} has no chip settings")
 
 
 # --- serial sensors -------------------------------------------------------------
-
-SERIAL_DRIVERS: Final = frozenset({"serial_bridge", "ptb330"})
-# How often the daemon may ask. A bridge streams on its own; the PTB330 answers
-# one SEND per request, and its reply takes ~70 ms at 4800 baud, 7E1.
-SERIAL_MAX_RATE_HZ: Final = {"serial_bridge": 100.0, "ptb330": 4.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +83,12 @@ def serial_settings(driver: str, port: str, tuning: LineTuning, timeout_s: float
             return bridge_serial_settings(port, timeout_s=timeout_s)
         return bridge_serial_settings(port, baudrate=tuning.baudrate, timeout_s=timeout_s)
     # The bridge protocol is 8N1 by definition: only its baud rate can change.
-    changed = {key: getattr(tuning, key) for key in ALLOWED["serial"] if getattr(tuning, key)}
+    keys = ("baudrate", "parity", "bytesize", "stopbits")
+    changed = {key: getattr(tuning, key) for key in keys if getattr(tuning, key)}
     return ptb_serial_settings(port, timeout_s=timeout_s, **changed)
 
 
 def check_serial_rate(driver: str, rate_hz: float) -> None:
-    limit_hz = SERIAL_MAX_RATE_HZ[driver]
-    if rate_hz > limit_hz:
+    limit_hz = DRIVERS[driver].max_rate_hz
+    if limit_hz is not None and rate_hz > limit_hz:
         raise ValueError(f"a {driver} is polled at {limit_hz:g} Hz at most, not {rate_hz:g} Hz")

@@ -1,9 +1,11 @@
 """The `hullwatch` command.
 
-Subcommands of the daemon itself are defined here. Subcommands that belong
-to other packages (the simulator's `sim` and `demo`) register through the
-`hullwatch.commands` entry-point group, so the daemon finds them without
-importing the simulator.
+Subcommands of the daemon itself are defined here; each imports its module
+only when it runs. Subcommands that belong to other packages (the simulator's
+`sim`, `demo` and `hil`, the analysis's `characterize`) register through the
+`hullwatch.commands` entry-point group. An entry point is loaded only when its
+command is the one chosen, or when the whole list is shown (`hullwatch --help`,
+an unknown command): `hullwatch run` never imports the simulator.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from .exit_codes import ExitCode
 Handler = Callable[[argparse.Namespace], int]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv`: every command is listed, but only the entry point of the
+    command `argv` chooses is loaded (all of them when `argv` is None or chooses none)."""
     parser = argparse.ArgumentParser(
         prog="hullwatch", description="Leak detection for pressurized chambers."
     )
@@ -92,10 +96,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_replay_arguments(replay)
     replay.set_defaults(handler=_replay)
 
-    for entry in entry_points(group="hullwatch.commands"):
+    entries = entry_points(group="hullwatch.commands")
+    chosen = None if argv is None else chosen_command(argv)
+    if chosen in entries.names:
+        entries = entries.select(name=chosen)
+    elif chosen in commands.choices:
+        return parser
+    # None or an unknown word: every command, so that the help or the error lists them all.
+    for entry in entries:
         register = entry.load()
         register(commands)
     return parser
+
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in `argv`, or None for the top-level help.
+
+    The top-level parser takes no option but `-h`, so the first word that is not
+    an option is the command.
+    """
+    for word in argv:
+        if word in ("-h", "--help"):
+            return None
+        if not word.startswith("-"):
+            return word
+    return None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -186,8 +211,9 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(words)
+    args = parser.parse_args(words)
     handler: Handler = args.handler
     try:
         code = handler(args)

@@ -44,13 +44,13 @@ from pydantic_core import ErrorDetails
 from hullwatch.drivers.vaisala_ptb.protocol import check_address as check_ptb_address
 
 from .chip_settings import (
-    ALLOWED,
+    DRIVER_ADDRESSES,
     SERIAL_DRIVERS,
     ChipTuning,
     LineTuning,
     check_serial_rate,
     chip_settings,
-    family,
+    descriptor,
 )
 from .config_env import EnvOverrides, apply_env_overrides, field_kind, normalize_id
 
@@ -79,15 +79,6 @@ _ID_RULE: Final = (
     "(it appears in MQTT topics)"
 )
 
-# I2C addresses each driver's chip answers at. BMP388/BMP390 datasheet: 0x76 with
-# SDO low, 0x77 with SDO high.
-DRIVER_ADDRESSES: Final[Mapping[str, tuple[int, ...]]] = {
-    "bmp388": (0x76, 0x77),
-    "bmp390": (0x76, 0x77),
-    # MS5611 datasheet: 0x77 with CSB low, 0x76 with CSB high.
-    "ms5611": (0x76, 0x77),
-    "ms5607": (0x76, 0x77),
-}
 # Where the durable outbox lives (systemd: StateDirectory=hullwatch).
 DEFAULT_STATE_DIR: Final = Path("/var/lib/hullwatch")
 _I2C_DEV: Final = re.compile(r"/dev/i2c-(0|[1-9][0-9]*)")
@@ -519,16 +510,15 @@ class SensorSettings(_Settings):
     @classmethod
     def _check_tuning(cls, value: object, info: ValidationInfo) -> object:
         driver = info.data.get("driver")
-        kind = family(driver) if isinstance(driver, str) else None
-        if value is None or kind is None:
+        found = descriptor(driver) if isinstance(driver, str) else None
+        if value is None or found is None:
             return value  # the driver's default, or an invalid driver already reported
         key = str(info.field_name)
-        allowed = ALLOWED[kind].get(key)
-        # The bridge protocol is 8N1 by definition: only its baud rate can change.
-        if allowed is None or (driver == "serial_bridge" and key != "baudrate"):
+        tunable = found.tunable(key)
+        if tunable is None:
             raise ValueError(f"a {driver} has no {key} setting; remove it")
-        if value not in allowed:
-            *first, last = map(str, allowed)
+        if value not in tunable.allowed:
+            *first, last = map(str, tunable.allowed)
             raise ValueError(f"a {driver} takes {key} one of {', '.join(first)} or {last}")
         return value
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -69,7 +70,8 @@ class DeliveryQueue:
         return self.outbox.next_seq()
 
     def publish_alert(self, zone_id: str, document: dict[str, Any]) -> None:
-        """Stored in the outbox (fsynced) before this returns; published at QoS 1, retained."""
+        """Queued in the outbox (on disk once `when_stored` says so); published at QoS 1,
+        retained."""
         seq = document.get("seq")
         self._store(
             alert_kind(document.get("kind")),
@@ -77,6 +79,11 @@ class DeliveryQueue:
             document,
             seq if isinstance(seq, int) and not isinstance(seq, bool) else None,
         )
+
+    def when_stored(self, callback: Callable[[], object]) -> None:
+        """Call `callback` on the event loop once every alert and health document handed
+        over so far is on disk (the outbox writes off the loop: `Outbox.when_durable`)."""
+        self.outbox.when_durable(callback)
 
     def publish_health(self, sensor_id: str, document: dict[str, Any]) -> None:
         """Retained at QoS 1, delivered in order with the alerts."""

@@ -16,7 +16,14 @@ Durability (the fsync policy):
   out but never stored in an alert may be handed out again. A seq stored in an
   alert is never reused: `add` raises the stored counter to it.
 
-The queue itself is mirrored in memory, so reading the head costs no I/O. If a
+Writes run off the event loop, on the outbox's own writer thread, in the order
+they were made (`outbox_writer.ThreadWriter`): a slow fsync on a worn SD card
+stalls no poller. The queue itself is mirrored in memory, so `add`, `remove` and
+`next_seq` return at once on the event loop and reading the head costs no I/O.
+"Durable when acknowledged": code on the event loop that must know a write is on
+disk (the service logs an alert only then) asks `when_durable`; a caller outside
+an event loop (a tool, a test) has nothing else to run and waits for each write
+before the call returns, as before. `close` waits for every write made. If a
 write fails (disk full, I/O error) the message stays queued in memory only,
 the failure is logged, and `not_durable` counts it: delivery goes on, only the
 protection against a crash is lost for that message.
@@ -38,18 +45,22 @@ alert cleared) forgets it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
 import sqlite3
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Final, TextIO
 
 import structlog
+
+from .outbox_writer import InlineWriter, ThreadWriter, Writer
 
 log = structlog.get_logger("hullwatch.outbox")
 
@@ -127,6 +138,8 @@ class Outbox:
         self.max_messages = max_messages
         self.quarantined = quarantined  # a damaged database set aside at open
         self.not_durable = 0
+        # Read here, at open; written only through `_writer` from then on (tests may
+        # inspect it).
         self._db: sqlite3.Connection | None = db
         self._lock = lock
         self._filling_warned = False
@@ -146,13 +159,18 @@ class Outbox:
         stored_seqs = [e.seq for e in self._entries.values() if e.seq is not None]
         self._seq = max([seq_floor, int(counters["seq"]), *stored_seqs])
         self._next_id = (rows[-1][0] if rows else 0) + 1
+        # An in-memory database has no fsync to wait for: its writes run inline.
+        self._writer: Writer = (
+            InlineWriter(db) if path is None else ThreadWriter(db, name="outbox-writer")
+        )
 
     # --- opening ---------------------------------------------------------------
 
     @classmethod
     def in_memory(cls, *, max_messages: int) -> Outbox:
         """The same queue and bound in an SQLite `:memory:` database: lost with the process."""
-        return cls(sqlite3.connect(":memory:", isolation_level=None), max_messages=max_messages)
+        db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        return cls(db, max_messages=max_messages)
 
     @classmethod
     def open(cls, state_dir: Path, *, max_messages: int) -> Outbox:
@@ -228,10 +246,20 @@ class Outbox:
         return self._last_alerts.get(topic)
 
     def next_seq(self) -> int:
-        """The next alert seq, stored before it is returned (see the fsync policy)."""
+        """The next alert seq, its write queued before it is returned (see the fsync policy)."""
         self._seq += 1
         self._write("next_seq", "UPDATE meta SET value = ? WHERE key = 'seq'", (self._seq,))
         return self._seq
+
+    def when_durable(self, callback: Callable[[], object]) -> None:
+        """Call `callback` on this event loop once every write made so far is on disk (or
+        has failed, which is logged and counted in `not_durable`). Outside an event loop
+        every write is done when its call returns, and so `callback` is called at once."""
+        self._writer.when_done(callback)
+
+    def wait_durable(self) -> None:
+        """Block until every write made so far has been done (not on the event loop)."""
+        self._writer.submit(lambda _db: None).result()
 
     def add(self, kind: Kind, topic: str, payload: str, *, seq: int | None = None) -> list[Entry]:
         """Queue a message, durably; returns what the size bound evicted to make room."""
@@ -259,8 +287,7 @@ class Outbox:
             )
         elif payload == "" and self._last_alerts.pop(topic, None) is not None:
             statements.append(("DELETE FROM last_alert WHERE topic = ?", (topic,)))
-        if not self._transaction("add", statements, durable=True):
-            self.not_durable += 1
+        self._transaction("add", statements, durable=True, counted=True)
         self._warn_if_filling()
         return evicted
 
@@ -276,7 +303,8 @@ class Outbox:
         """Checkpoint and close the database, release the lock; the queue stays readable."""
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
-                self._db.close()  # the last connection checkpoints the WAL into the file
+                # Every write made so far, then the last connection checkpoints the WAL.
+                self._writer.close()
             self._db = None
         if self._lock is not None:
             self._lock.close()
@@ -331,12 +359,37 @@ class Outbox:
         self._transaction(what, [(sql, params)], durable=False)
 
     def _transaction(
-        self, what: str, statements: list[tuple[str, tuple[object, ...]]], *, durable: bool
+        self,
+        what: str,
+        statements: list[tuple[str, tuple[object, ...]]],
+        *,
+        durable: bool,
+        counted: bool = False,
+    ) -> None:
+        """Queue `statements` as one transaction on the writer; outside an event loop, wait
+        for it. A failure is logged, and with `counted` adds one to `not_durable`."""
+        if self._db is None:  # closed
+            if counted:
+                self.not_durable += 1
+            return
+
+        def job(db: sqlite3.Connection) -> None:
+            if not self._commit(db, what, statements, durable=durable) and counted:
+                self.not_durable += 1  # only the writer thread writes it
+
+        future = self._writer.submit(job)
+        if not _on_event_loop():
+            future.result()
+
+    def _commit(
+        self,
+        db: sqlite3.Connection,
+        what: str,
+        statements: list[tuple[str, tuple[object, ...]]],
+        *,
+        durable: bool,
     ) -> bool:
-        """Run `statements` in one transaction; False (logged) if the database failed."""
-        db = self._db
-        if db is None:
-            return False
+        """Run `statements` in one transaction (writer thread); False (logged) on failure."""
         try:
             db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
             db.execute("BEGIN IMMEDIATE")
@@ -357,6 +410,14 @@ class Outbox:
             )
             return False
         return True
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _lock(state_dir: Path) -> TextIO:
@@ -388,7 +449,8 @@ class _DamagedError(sqlite3.DatabaseError):
 
 def _connect(db_path: Path) -> sqlite3.Connection:
     # isolation_level=None: transactions are the explicit BEGIN/COMMIT in _transaction.
-    db = sqlite3.connect(db_path, isolation_level=None)
+    # check_same_thread=False: opened here, then used only on the writer thread.
+    db = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
     try:
         mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode != "wal":

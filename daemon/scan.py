@@ -109,12 +109,12 @@ async def _identify(bus: I2CBus, address: int) -> Finding:
         sensor: PressureSensor = Bmp3Sensor(
             bus,
             address,
-            Bmp3Settings(mode="forced", pressure_oversampling=8, temperature_oversampling=1),
+            Bmp3Settings(mode="forced"),  # the driver's default oversampling, IIR off
         )
         return await _first_reading(sensor, name, f"chip id 0x{chip_id:02x}", where)
     if address not in MS5611.addresses:
         return where.finding(chip=None, detail=f"register 0x00 reads 0x{chip_id:02x}")
-    ms5611 = Ms5611Sensor(bus, address, Ms5611Settings(oversampling=4096))
+    ms5611 = Ms5611Sensor(bus, address, Ms5611Settings())  # the driver's default oversampling
     try:
         await ms5611.initialise()
     except SensorError as exc:

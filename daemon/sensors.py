@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hullwatch.drivers.bmp3 import Bmp3Sensor, Bmp3Settings
 from hullwatch.drivers.bus import I2CBus
-from hullwatch.drivers.ms5611 import Ms5611Sensor
-from hullwatch.drivers.ms5611 import variant_by_name as ms56xx_variant
+from hullwatch.drivers.catalog import DRIVERS
 from hullwatch.drivers.sensor import PressureSensor
-from hullwatch.drivers.serial_bridge import SerialBridgeSensor
 from hullwatch.drivers.transports import I2CBusOpener, open_i2c_bus
 from hullwatch.drivers.transports.serial_port import SerialLine
-from hullwatch.drivers.vaisala_ptb import PtbSensor
 
 from .chip_settings import SERIAL_DRIVERS, chip_settings, serial_settings
 from .config import SensorSettings
@@ -48,9 +44,9 @@ class SensorFactory:
         address = settings.address
         assert address is not None  # the configuration requires one for every I2C driver
         chip = chip_settings(settings.driver, settings.tuning, settings.rate_hz)
-        if isinstance(chip, Bmp3Settings):
-            return Bmp3Sensor(bus, address, chip, expected_chip=settings.driver)
-        return Ms5611Sensor(bus, address, chip, variant=ms56xx_variant(settings.driver))
+        open_i2c = DRIVERS[settings.driver].open_i2c
+        assert open_i2c is not None  # every I2C driver's descriptor has a factory
+        return open_i2c(bus, address, chip)
 
     def _serial(self, settings: SensorSettings) -> PressureSensor:
         line = self.lines.get(settings.bus)
@@ -64,9 +60,9 @@ class SensorFactory:
                 )
             )
             self.lines[settings.bus] = line
-        if settings.driver == "serial_bridge":
-            return SerialBridgeSensor(line, expected_rate_hz=settings.rate_hz)
-        return PtbSensor(line, address=settings.address)
+        open_serial = DRIVERS[settings.driver].open_serial
+        assert open_serial is not None  # every serial driver's descriptor has a factory
+        return open_serial(line, settings.address, settings.rate_hz)
 
     async def close(self) -> None:
         for bus in self.buses.values():

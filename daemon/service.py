@@ -390,12 +390,13 @@ class Daemon:
             Level.WARNING: log.warning,
             Level.CRITICAL: log.critical,
         }[assessment.level]
-        # Into the outbox (fsynced) first: an alert in the log is on disk.
+        # Into the outbox first, and logged once it is on disk (the outbox's writer thread
+        # fsyncs it): an alert in the log is on disk.
         self.publisher.publish_alert(assessment.zone_id, document)
         fields = dict(document)
         # structlog's own `level` key is the log level; keep the alert's apart.
         fields["alert_level"] = fields.pop("level")
-        log_method("alert", **fields)
+        self.publisher.when_stored(lambda: log_method("alert", **fields))
 
     async def _telemetry_loop(self) -> None:
         interval_s = self.config.mqtt.telemetry_interval_s

@@ -71,6 +71,9 @@ class RecordingPublisher:
     def publish_alert(self, zone_id: str, document: dict[str, Any]) -> None:
         self.alerts.append(Observed(self._clock(), document))
 
+    def when_stored(self, callback: Callable[[], object]) -> None:
+        callback()  # nothing to wait for: nothing is stored
+
     def publish_health(self, sensor_id: str, document: dict[str, Any]) -> None:
         self.health.append(Observed(self._clock(), document))
 

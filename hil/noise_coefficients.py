@@ -41,7 +41,9 @@ import math
 from typing import Final
 
 from hullwatch.daemon.noise_model import NoiseModel
+from hullwatch.drivers.bmp3 import device as bmp3_device
 from hullwatch.drivers.bmp3.variants import variant_by_name as bmp3_variant
+from hullwatch.drivers.ms5611 import device as ms5611_device
 from hullwatch.drivers.ms5611.variants import variant_by_name as ms56xx_variant
 
 from .scenario import Scenario, SensorSpec, sensor_noise
@@ -51,10 +53,10 @@ from .sensor_noise import SlowNoiseParameters
 FLICKER_THIRD_DIFFERENCE_PER_ALLAN: Final = 1.8 * math.log(4.0 / 3.0) / math.log(2.0)
 # V₃ = c·τ per unit of K² (K² = D): 2/15.
 RANDOM_WALK_THIRD_DIFFERENCE_PER_K2: Final = 2.0 / 15.0
-# The oversampling the daemon sets when a scenario leaves it out
-# (`daemon.chip_settings`): BMP3 ×8, MS56xx OSR 4096.
-DEFAULT_BMP3_OVERSAMPLING: Final = 8
-DEFAULT_MS56XX_OVERSAMPLING: Final = 4096
+# The oversampling the daemon sets when a scenario leaves it out: the drivers' defaults
+# (drivers/catalog.py), BMP3 ×8, MS56xx OSR 4096.
+DEFAULT_BMP3_OVERSAMPLING: Final = bmp3_device.DEFAULT_PRESSURE_OVERSAMPLING
+DEFAULT_MS56XX_OVERSAMPLING: Final = ms5611_device.DEFAULT_OVERSAMPLING
 
 
 def third_difference_model(

@@ -54,7 +54,8 @@ from .virtual_loop import run_simulated
 from .world import World
 
 ZONE = "chamber"
-# Choked flow at 101 kPa, 295 K, Cd 0.62 into vacuum, 50 L (REFERENCE.md, leak physics):
+# Choked flow at 101 kPa, 295 K, Cd 0.62 into vacuum, 50 L (docs/datasheets.md,
+# "Choked orifice flow"):
 SMALL_HOLE_MM = 0.06  # ≈ 0.7 Pa/s: a warning (threshold 0.2 Pa/s)
 LARGE_HOLE_MM = 0.25  # ≈ 12 Pa/s: critical (threshold 5 Pa/s); ~1.1 kPa lost each time
 HOLE_OPEN_S = 90.0  # each hole stays open this long, then the chamber is sealed again
@@ -146,7 +147,7 @@ def soak_scenario(hours: float, *, rate_hz: float, cycle_s: float, seed: int = 6
     """A 50 L chamber, its gas cycling ±0.3 K every 20 min, one BMP388 at `rate_hz`; a hole
     opens at the start of every `cycle_s` for HOLE_OPEN_S, small and large in turn. The
     detector's window holds 60 samples whatever the rate (standard error of the slope
-    ≈ 0.02 Pa/s at 1 Hz, REFERENCE.md: SE ≈ σ·√(12/(N·T²)))."""
+    ≈ 0.02 Pa/s at 1 Hz, docs/datasheets.md "Least-squares slope": SE ≈ σ·√(12/(N·T²)))."""
     duration_s = hours * 3600.0
     events: list[dict[str, Any]] = []
     cycle = 0

@@ -34,6 +34,17 @@ from .compensation import (
 from .variants import Bmp3Variant, describe_supported, variant_by_name, variant_for_chip_id
 
 Bmp3Mode = Literal["normal", "forced"]
+MODES: Final[tuple[Bmp3Mode, ...]] = ("normal", "forced")
+
+# The defaults, the daemon's and the driver's alike (drivers/catalog.py). IIR off: the
+# filter makes successive samples correlated, so a slope's standard error computed as
+# for white noise would be optimistic. x8/x1: 2.3 Pa RMS (datasheet table "noise in
+# pressure") in 21 ms per measurement (datasheet 3.9.2), so normal mode reaches 25 Hz
+# (docs/datasheets.md).
+DEFAULT_MODE: Final[Bmp3Mode] = "normal"
+DEFAULT_PRESSURE_OVERSAMPLING: Final = 8
+DEFAULT_TEMPERATURE_OVERSAMPLING: Final = 1
+DEFAULT_IIR_COEFFICIENT: Final = 0
 _E = TypeVar("_E", bound=Exception)
 
 # Datasheet 3.9.2 gives the typical measurement time; wait 15 % longer before
@@ -49,14 +60,14 @@ _EMPTY_READS_BEFORE_CHECK: Final = 4
 class Bmp3Settings:
     """How to run the chip. Oversampling as factors (1..32), IIR as coefficient (0..127)."""
 
-    mode: Bmp3Mode = "normal"
-    pressure_oversampling: int = 16
-    temperature_oversampling: int = 2
-    iir_coefficient: int = 3
+    mode: Bmp3Mode = DEFAULT_MODE
+    pressure_oversampling: int = DEFAULT_PRESSURE_OVERSAMPLING
+    temperature_oversampling: int = DEFAULT_TEMPERATURE_OVERSAMPLING
+    iir_coefficient: int = DEFAULT_IIR_COEFFICIENT
     rate_hz: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.mode not in ("normal", "forced"):
+        if self.mode not in MODES:
             raise ValueError(f"mode must be 'normal' or 'forced', got {self.mode!r}")
         if self.iir_coefficient not in r.IIR_CODES:
             raise ValueError(

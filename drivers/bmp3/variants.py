@@ -14,7 +14,7 @@ from typing import Final
 from .registers import OSR_CODES
 
 # Typical RMS pressure noise with the IIR filter off, by pressure oversampling
-# factor (BMP388 datasheet table "noise in pressure"; REFERENCE.md). The other
+# factor (BMP388 datasheet table "noise in pressure"; docs/datasheets.md). The other
 # columns follow from the IIR filter: variance x 1/(2c+1) for coefficient c.
 _PRESSURE_NOISE_IIR_OFF_PA: Final = MappingProxyType(
     {1: 6.6, 2: 4.3, 4: 3.2, 8: 2.3, 16: 1.6, 32: 1.2}
@@ -27,6 +27,7 @@ class Bmp3Variant:
 
     name: str
     chip_id: int
+    addresses: tuple[int, ...]  # I2C: 0x76 with SDO to GND, 0x77 with SDO to VDDIO
     start_up_time_s: float  # power-on / soft reset to first command (datasheet 1.1: 2 ms)
     pressure_min_pa: float
     pressure_max_pa: float
@@ -44,6 +45,7 @@ class Bmp3Variant:
 BMP388: Final = Bmp3Variant(
     name="BMP388",
     chip_id=0x50,
+    addresses=(0x76, 0x77),
     start_up_time_s=0.002,
     pressure_min_pa=30_000.0,
     pressure_max_pa=125_000.0,
@@ -55,6 +57,7 @@ BMP388: Final = Bmp3Variant(
 BMP390: Final = Bmp3Variant(
     name="BMP390",
     chip_id=0x60,
+    addresses=(0x76, 0x77),
     start_up_time_s=0.002,
     pressure_min_pa=30_000.0,
     pressure_max_pa=125_000.0,

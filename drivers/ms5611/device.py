@@ -43,6 +43,8 @@ _E = TypeVar("_E", bound=Exception)
 # firing a little early still finds the result (Linux sleeps conv_usec to
 # conv_usec + 10 % with usleep_range, and 3..4 ms after RESET).
 TIMING_MARGIN: Final = 1.1
+# The finest resolution (1.2 Pa RMS, docs/datasheets.md) in 9.04 ms per conversion.
+DEFAULT_OVERSAMPLING: Final = 4096
 
 _CHANNEL_NAMES: Final = {Channel.D1: "D1, pressure", Channel.D2: "D2, temperature"}
 
@@ -59,7 +61,7 @@ class Ms5611Settings:
     only when the temperature changes far more slowly than n / rate_hz.
     """
 
-    oversampling: int = 4096
+    oversampling: int = DEFAULT_OVERSAMPLING
     rate_hz: float = 1.0
     temperature_every_n: int = 1
 

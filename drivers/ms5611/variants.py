@@ -9,7 +9,8 @@ half the truth, which the range check reports).
 
 Sources:
 - MS5611-01BA03 datasheet, "PRESSURE AND TEMPERATURE CALCULATION" (Figure 2)
-  and "SECOND ORDER TEMPERATURE COMPENSATION" (Figure 3); REFERENCE.md.
+  and "SECOND ORDER TEMPERATURE COMPENSATION" (Figure 3); docs/datasheets.md
+  "TE MS5611 / MS5607".
 - MS5607-02BA03 datasheet (09/2015) page 8, Figure 2: OFF = C2·2^17 + C4·dT/2^6,
   SENS = C1·2^16 + C3·dT/2^7. Its second-order constants (OFF2 = 61·(TEMP−2000)²/2^4,
   SENS2 = 2·(TEMP−2000)², below −15 °C OFF2 += 15·(TEMP+1500)², SENS2 += 8·(TEMP+1500)²)

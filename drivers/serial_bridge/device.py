@@ -126,6 +126,11 @@ class SerialBridgeSensor:
         )
 
     @property
+    def last_sequence(self) -> int | None:
+        """The sequence number of the newest well-formed frame received (None before one)."""
+        return self._last_seq
+
+    @property
     def last_error(self) -> BridgeFrameError | None:
         """The most recent corrupted line's error, for diagnostics."""
         return self._last_error

@@ -54,7 +54,7 @@ def test_window_keeps_only_recent_samples() -> None:
 
 def test_slope_error_is_calibrated() -> None:
     """Across many noisy windows, |estimate − truth| < 1 SE about 68 % of the time,
-    and the SE matches σ·√(12/(N·T²)) (REFERENCE.md, least-squares slope)."""
+    and the SE matches σ·√(12/(N·T²)) (docs/datasheets.md, "Least-squares slope")."""
     true_slope = -0.045
     sigma_pa = 2.3
     within_one_se = 0

@@ -7,6 +7,7 @@ by tracing the statements SQLite runs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -33,6 +34,7 @@ from hullwatch.daemon.outbox import (
 from hullwatch.daemon.publisher import Publisher
 
 MAX = 100  # the smallest bound the configuration allows
+WAIT_S = 10.0  # generous: only a stalled loop or a lost write reaches it
 
 
 def _open(state_dir: Path, max_messages: int = MAX) -> Outbox:
@@ -253,6 +255,61 @@ def test_a_failing_disk_keeps_messages_in_memory_and_says_so(tmp_path: Path) -> 
         assert [e.seq for e in outbox.pending()] == list(range(1, 40))
     finally:
         outbox.close()
+
+
+async def test_a_slow_write_does_not_stop_the_event_loop(tmp_path: Path) -> None:
+    """On the event loop, `add` returns before its commit; other tasks run while the
+    write waits, and `when_durable` reports it once it is on disk."""
+    outbox = _open(tmp_path)
+    # Another connection holds SQLite's write lock, so the outbox's commit waits for it
+    # as it would for a slow fsync on a worn SD card (SQLite's busy timeout: 5 s).
+    blocker = sqlite3.connect(tmp_path / OUTBOX_FILE, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    stored = asyncio.Event()
+    ticks = 0
+
+    async def other_task() -> None:
+        nonlocal ticks
+        for _ in range(20):
+            ticks += 1
+            await asyncio.sleep(0)
+
+    try:
+        _add_alert(outbox, 1)
+        outbox.when_durable(stored.set)
+        head = outbox.head()
+        assert head is not None
+        assert head.seq == 1  # the queue has it: the publisher can send it now
+        async with asyncio.timeout(WAIT_S):
+            await other_task()
+        assert ticks == 20
+        assert not stored.is_set()  # the write is still waiting for the disk...
+        assert _rows(tmp_path) == []
+        blocker.execute("COMMIT")  # ...which now catches up
+        async with asyncio.timeout(WAIT_S):
+            await stored.wait()
+        assert [row[4] for row in _rows(tmp_path)] == [1]
+        assert outbox.not_durable == 0
+    finally:
+        blocker.close()
+        outbox.close()
+
+
+async def test_writes_on_the_event_loop_are_on_disk_in_order_after_close(tmp_path: Path) -> None:
+    outbox = _open(tmp_path)
+    for seq in range(1, 6):
+        assert outbox.next_seq() == seq
+        _add_alert(outbox, seq, zone=f"z{seq}")
+    head = outbox.head()
+    assert head is not None
+    outbox.remove(head.id)
+    outbox.close()  # waits for the writer
+    assert [row[4] for row in _rows(tmp_path)] == [2, 3, 4, 5]
+    reopened = _open(tmp_path)
+    try:
+        assert reopened.next_seq() == 6
+    finally:
+        reopened.close()
 
 
 def test_in_memory_outbox_behaves_the_same_and_forgets() -> None:

@@ -235,7 +235,8 @@ def test_variants_by_chip_id_and_name() -> None:
         variant_by_name("bmp280")
 
 
-# Datasheet noise table columns IIR 1, 3, 7, 15 (REFERENCE.md), rows OSR x1..x32.
+# Datasheet table "noise in pressure", columns IIR 1, 3, 7, 15, rows OSR x1..x32
+# (docs/datasheets.md, "Pressure noise").
 NOISE_TABLE_FILTERED_PA = {
     1: (3.8, 2.5, 1.7, 1.2),
     2: (2.5, 1.6, 1.1, 0.8),

@@ -8,6 +8,7 @@ import random
 import re
 import statistics
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,14 @@ from hullwatch.drivers.transports.sim_wire import Message
 from hullwatch.hil.bmp3_sim import DEFAULT_NVM, Bmp3Simulator
 from hullwatch.hil.i2c_bus import SimulatedI2CBus
 from hullwatch.hil.loopback import InProcessI2CBus
+
+
+def filtered_x16(**changes: Any) -> Bmp3Settings:
+    """The settings these tests were written for, x16/x2 with IIR 3, with `changes` (the
+    driver's own default is x8/x1 with the IIR filter off)."""
+    chosen = {"pressure_oversampling": 16, "temperature_oversampling": 2, "iir_coefficient": 3}
+    return Bmp3Settings(**{**chosen, **changes})
+
 
 ADDRESS = 0x77
 BUS_NAME = "sim:/x.sock"
@@ -90,7 +99,7 @@ class Rig:
         self, settings: Bmp3Settings | None = None, address: int = ADDRESS, **kwargs: str
     ) -> Bmp3Sensor:
         return Bmp3Sensor(
-            self.bus, address, settings or Bmp3Settings(), sleep=self.clock.sleep, **kwargs
+            self.bus, address, settings or filtered_x16(), sleep=self.clock.sleep, **kwargs
         )
 
     async def read_every(self, sensor: Bmp3Sensor, period_s: float, count: int) -> list[float]:
@@ -121,7 +130,7 @@ def quiet_rig() -> Rig:
 
 
 async def test_normal_mode_reads_true_pressure_within_datasheet_noise(rig: Rig) -> None:
-    sensor = rig.sensor(Bmp3Settings(pressure_oversampling=8, temperature_oversampling=1,
+    sensor = rig.sensor(filtered_x16(pressure_oversampling=8, temperature_oversampling=1,
                                      iir_coefficient=0, rate_hz=10.0))  # fmt: skip
     await sensor.initialise()
     pressures = await rig.read_every(sensor, 0.1, 400)
@@ -131,7 +140,7 @@ async def test_normal_mode_reads_true_pressure_within_datasheet_noise(rig: Rig) 
 
 
 async def test_iir_filter_gives_the_datasheet_filtered_noise(rig: Rig) -> None:
-    sensor = rig.sensor(Bmp3Settings(pressure_oversampling=1, temperature_oversampling=1,
+    sensor = rig.sensor(filtered_x16(pressure_oversampling=1, temperature_oversampling=1,
                                      iir_coefficient=3, rate_hz=10.0))  # fmt: skip
     await sensor.initialise()
     pressures = await rig.read_every(sensor, 0.1, 400)  # 20 conversions apart at 200 Hz
@@ -160,7 +169,7 @@ async def test_without_noise_readings_match_conditions_within_0_05_pa(
 
 
 async def test_normal_mode_returns_none_until_a_new_conversion(quiet_rig: Rig) -> None:
-    sensor = quiet_rig.sensor(Bmp3Settings(rate_hz=1.0))  # x16/x2: 37.1 ms, ODR 25 Hz
+    sensor = quiet_rig.sensor(filtered_x16(rate_hz=1.0))  # x16/x2: 37.1 ms, ODR 25 Hz
     await sensor.initialise()
     assert await sensor.read() is not None  # the first conversion finished during initialise
     assert await sensor.read() is None
@@ -174,7 +183,7 @@ async def test_normal_mode_returns_none_until_a_new_conversion(quiet_rig: Rig) -
 
 
 async def test_polling_faster_than_the_odr_is_not_a_fault(quiet_rig: Rig) -> None:
-    settings = Bmp3Settings(pressure_oversampling=32, temperature_oversampling=32, rate_hz=1.0)
+    settings = filtered_x16(pressure_oversampling=32, temperature_oversampling=32, rate_hz=1.0)
     sensor = quiet_rig.sensor(settings)  # 130 ms per measurement: ODR 6.25 Hz
     await sensor.initialise()
     readings = []
@@ -187,7 +196,7 @@ async def test_polling_faster_than_the_odr_is_not_a_fault(quiet_rig: Rig) -> Non
 
 
 async def test_normal_mode_catches_up_after_a_long_gap(quiet_rig: Rig) -> None:
-    sensor = quiet_rig.sensor(Bmp3Settings(iir_coefficient=127, rate_hz=1.0))
+    sensor = quiet_rig.sensor(filtered_x16(iir_coefficient=127, rate_hz=1.0))
     await sensor.initialise()
     quiet_rig.chamber.pressure_pa = 95_000.0
     await quiet_rig.clock.sleep(3600.0)  # 90 000 conversions, stepped only as far as they matter
@@ -197,7 +206,7 @@ async def test_normal_mode_catches_up_after_a_long_gap(quiet_rig: Rig) -> None:
 
 
 async def test_forced_mode_measures_on_each_read_and_returns_to_sleep(quiet_rig: Rig) -> None:
-    sensor = quiet_rig.sensor(Bmp3Settings(mode="forced", iir_coefficient=0, rate_hz=1.0))
+    sensor = quiet_rig.sensor(filtered_x16(mode="forced", iir_coefficient=0, rate_hz=1.0))
     await sensor.initialise()
     assert quiet_rig.sim.mode == "sleep"
     for pressure_pa in (101_325.0, 100_000.0, 99_000.25):
@@ -210,7 +219,7 @@ async def test_forced_mode_measures_on_each_read_and_returns_to_sleep(quiet_rig:
 
 
 async def test_forced_mode_raises_when_the_result_is_not_ready(quiet_rig: Rig) -> None:
-    sensor = quiet_rig.sensor(Bmp3Settings(mode="forced", rate_hz=1.0))
+    sensor = quiet_rig.sensor(filtered_x16(mode="forced", rate_hz=1.0))
     await sensor.initialise()
     quiet_rig.clock.frozen = True
     with pytest.raises(MeasurementError, match="not ready") as caught:
@@ -340,7 +349,7 @@ async def test_chip_rejecting_osr_for_odr_is_configuration_rejected(
 ) -> None:
     # A driver that got the ODR arithmetic wrong: x32/x32 (130 ms) at 200 Hz.
     monkeypatch.setattr(bmp3_device, "odr_code_for_rate", lambda rate_hz, meas_s: 0)
-    settings = Bmp3Settings(pressure_oversampling=32, temperature_oversampling=32, rate_hz=1.0)
+    settings = filtered_x16(pressure_oversampling=32, temperature_oversampling=32, rate_hz=1.0)
     sensor = rig.sensor(settings)
     with pytest.raises(ConfigurationRejectedError, match="conf_err") as caught:
         await sensor.initialise()
@@ -371,7 +380,7 @@ async def test_configuration_that_does_not_stick_is_rejected() -> None:
     rig.wire.attach(ADDRESS, IgnoresWritesTo(sim, r.REG_CONFIG))
     # The IIR filter setting is lost silently: no ERR_REG flag, only the read-back notices.
     with pytest.raises(ConfigurationRejectedError, match="did not stick") as caught:
-        await rig.sensor(Bmp3Settings(iir_coefficient=3)).initialise()
+        await rig.sensor(filtered_x16(iir_coefficient=3)).initialise()
     assert (
         "wrote PWR_CTRL/OSR/ODR/CONFIG 0x33/0x0c/0x03/0x04, read back 0x33/0x0c/0x03/0x00"
         in str(caught.value)
@@ -380,12 +389,12 @@ async def test_configuration_that_does_not_stick_is_rejected() -> None:
 
 def test_settings_refuse_a_rate_the_oversampling_cannot_reach() -> None:
     with pytest.raises(ValueError, match=r"fastest normal-mode ODR is 6\.25 Hz"):
-        Bmp3Settings(pressure_oversampling=32, temperature_oversampling=32, rate_hz=10.0)
+        filtered_x16(pressure_oversampling=32, temperature_oversampling=32, rate_hz=10.0)
     with pytest.raises(ValueError, match="forced mode"):
-        Bmp3Settings(mode="forced", pressure_oversampling=32, temperature_oversampling=32,
+        filtered_x16(mode="forced", pressure_oversampling=32, temperature_oversampling=32,
                      rate_hz=10.0)  # fmt: skip
     with pytest.raises(ValueError, match="IIR coefficient 2"):
-        Bmp3Settings(iir_coefficient=2)
+        filtered_x16(iir_coefficient=2)
 
 
 async def test_fatal_error_flag_fails_initialise(rig: Rig) -> None:
@@ -404,7 +413,7 @@ async def test_reading_before_initialise_is_a_programming_error(rig: Rig) -> Non
 
 @pytest.mark.parametrize("how", ["power cycle", "soft reset by another master"])
 async def test_chip_reset_is_reported_and_initialise_recovers(quiet_rig: Rig, how: str) -> None:
-    sensor = quiet_rig.sensor(Bmp3Settings(rate_hz=1.0))
+    sensor = quiet_rig.sensor(filtered_x16(rate_hz=1.0))
     await sensor.initialise()
     await quiet_rig.clock.sleep(1.0)
     assert await sensor.read() is not None
@@ -498,7 +507,7 @@ async def test_simulator_is_deterministic_for_a_seed() -> None:
     async def run(seed: int) -> list[float]:
         rig = Rig()
         rig.attach(seed=seed)
-        sensor = rig.sensor(Bmp3Settings(rate_hz=10.0))
+        sensor = rig.sensor(filtered_x16(rate_hz=10.0))
         await sensor.initialise()
         return await rig.read_every(sensor, 0.1, 20)
 

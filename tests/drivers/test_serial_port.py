@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import fcntl
 import os
+import struct
+import termios
 import threading
 import time
 import tty
@@ -22,6 +25,28 @@ from hullwatch.drivers.transports.serial_port import (
 from hullwatch.hil.serial_sims import PtyLink
 
 TIMEOUT_S = 0.3
+# Generous: a pty crossing on a loaded Raspberry Pi, many times over; only a hang reaches it.
+WAIT_S = 10.0
+
+
+def queued_bytes(path: str) -> int:
+    """Bytes the pty has delivered to the terminal at `path` and nobody has read yet."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        count: int = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
+    finally:
+        os.close(fd)
+    return count
+
+
+async def delivered(path: str, count: int) -> None:
+    """Wait until `count` bytes written to the master are readable at `path`: the pty
+    hands them over asynchronously (a kernel work item), so a write is not yet a delivery."""
+    deadline = time.monotonic() + WAIT_S
+    while (queued := queued_bytes(path)) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{queued} of {count} bytes delivered after {WAIT_S} s")
+        await asyncio.sleep(0.005)
 
 
 @pytest.fixture
@@ -134,11 +159,12 @@ async def test_silence_is_a_timeout_that_keeps_the_port_and_the_partial_line(
     line = line_factory(path)
     await line.open()
     os.write(master, b"abc")
+    await delivered(path, 3)
     started = time.monotonic()
     with pytest.raises(BusTimeoutError) as caught:
-        await line.read_line(0.2)
-    elapsed = time.monotonic() - started
-    assert 0.2 <= elapsed < 0.2 + 0.25
+        async with asyncio.timeout(WAIT_S):  # a read that never gives up fails here
+            await line.read_line(0.2)
+    assert time.monotonic() - started >= 0.2  # it waited its timeout, no less
     assert caught.value.bus == path
     assert caught.value.errno == errno.ETIMEDOUT
     assert "3 bytes of an unfinished line" in str(caught.value)
@@ -154,7 +180,7 @@ async def test_zero_timeout_returns_a_line_already_received(
     line = line_factory(path)
     await line.open()
     os.write(master, b"ready\r\n")
-    await asyncio.sleep(0.05)  # let the pty deliver; the read itself must not wait
+    await delivered(path, 7)  # the read itself must not wait
     assert await line.read_line(0) == b"ready\r\n"
     with pytest.raises(BusTimeoutError):
         await line.read_line(0)
@@ -176,7 +202,7 @@ async def test_garbage_without_terminator_is_dropped_with_bounded_memory(
     assert "64 bytes" in str(caught.value)
     assert caught.value.retriable
     # While the run lasts, the buffer holds less than one line between reads.
-    deadline = time.monotonic() + 5.0
+    deadline = time.monotonic() + WAIT_S
     while writer.is_alive() and time.monotonic() < deadline:
         with pytest.raises(BusTimeoutError):
             await line.read_line(0.01)
@@ -204,17 +230,18 @@ async def test_drain_lines_takes_complete_lines_without_waiting(
     pty_pair: tuple[int, str], line_factory: Callable[..., SerialLine]
 ) -> None:
     master, path = pty_pair
-    line = line_factory(path, max_line_bytes=16)
+    # A line timeout far beyond the test's patience: a drain that waited would fail.
+    line = line_factory(path, max_line_bytes=16, timeout_s=10 * WAIT_S)
     await line.open()
-    started = time.monotonic()
-    assert await line.drain_lines() == []
-    assert time.monotonic() - started < 0.1
-    os.write(master, b"A\r\nB\r\n" + b"x" * 40 + b"\r\nC")
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(WAIT_S):
+        assert await line.drain_lines() == []
+    received = b"A\r\nB\r\n" + b"x" * 40 + b"\r\nC"
+    os.write(master, received)
+    await delivered(path, len(received))
     assert await line.drain_lines() == [b"A\r\n", b"B\r\n"]
     assert line.overlong_lines == 1  # counted, not raised
     os.write(master, b"\r\n")
-    await asyncio.sleep(0.05)
+    await delivered(path, 2)
     assert await line.drain_lines() == [b"C\r\n"]
 
 
@@ -228,7 +255,7 @@ async def test_request_drops_stale_input_and_returns_the_reply(
     line = line_factory(path, write_terminator=b"\r")
     await line.open()
     os.write(master, b"STALE LINE\r\n")
-    await asyncio.sleep(0.05)
+    await delivered(path, 12)
     with Responder(master, lambda command: b"reply to " + command + b"\r\n") as device:
         assert await line.request("PING") == b"reply to PING\r\n"
     assert device.received == [b"PING"]
@@ -253,20 +280,22 @@ async def test_request_lines_collects_until_the_line_goes_quiet(
     pty_pair: tuple[int, str], line_factory: Callable[..., SerialLine]
 ) -> None:
     master, path = pty_pair
-    line = line_factory(path, write_terminator=b"\r")
+    # A line timeout far beyond the test's patience: only the quiet period can end the
+    # collection within it.
+    line = line_factory(path, write_terminator=b"\r", timeout_s=10 * WAIT_S)
 
     def answer(command: bytes) -> bytes:
         return b"one\r\ntwo\r\nthree\r\n" if command == b"MANY" else b""
 
-    with Responder(master, answer):
-        assert await line.request_lines("MANY", quiet_s=0.1) == [
-            b"one\r\n",
-            b"two\r\n",
-            b"three\r\n",
-        ]
-        started = time.monotonic()
-        assert await line.request_lines("NOTHING", quiet_s=0.1) == []
-        assert time.monotonic() - started < 0.3
+    with Responder(master, answer) as device:
+        async with asyncio.timeout(WAIT_S):
+            assert await line.request_lines("MANY", quiet_s=0.1) == [
+                b"one\r\n",
+                b"two\r\n",
+                b"three\r\n",
+            ]
+            assert await line.request_lines("NOTHING", quiet_s=0.1) == []
+    assert device.received == [b"MANY", b"NOTHING"]
 
 
 async def test_write_line_sends_ascii_with_the_write_terminator(

@@ -70,7 +70,8 @@ def test_flow_is_continuous_where_it_chokes() -> None:
 
 
 def test_iss_2018_hole_gives_the_reported_rate() -> None:
-    """REFERENCE.md: a 2 mm hole in 916 m³ at 101.3 kPa loses ≈ 0.045 Pa/s by choked flow."""
+    """A 2 mm hole in 916 m³ at 101.3 kPa loses ≈ 0.045 Pa/s by choked flow
+    (docs/datasheets.md, "The leaks hullwatch is named after")."""
     flow = orifice_mass_flow_kg_per_s(
         upstream_pa=101_300.0,
         downstream_pa=0.0,
