@@ -45,11 +45,6 @@ STARTUP_CORRECTION_MARGIN = 2.0
 # ends' residuals are averaged over an eighth of the window, and a curve that
 # bends within it is underestimated there.
 MISFIT_NOISE_MARGIN = 2.0
-# A misfit this many times its noise in any window is a thermal event (a heater,
-# a door): the noise model learns nothing from it, nor from the longest window
-# before it (noise_estimate's lookback), as while a zone is raised. Twice the
-# threshold at which the misfit is applied: noise alone rarely reaches it.
-THERMAL_EVENT_SIGMA = 4.0
 # The online lag estimate takes over the configured τ's uncertainty once its
 # standard error is below this fraction of τ.
 LAG_ESTIMATE_TRUSTED = 0.1
@@ -62,7 +57,6 @@ class SensorLines:
     __slots__ = (
         "_pooled",
         "_reference_temperature_k",
-        "_thermal_event",
         "bank",
         "correlated_variances",
         "counts",
@@ -97,9 +91,6 @@ class SensorLines:
         # Measures the lag whatever is configured: the configured τ is checked
         # against it (a τ of 0 for a die that lags is the likely mistake).
         self.lag_estimator = LagEstimator()
-        # A thermal event in progress (a heater step the die has begun to show):
-        # the pressure's transient is no noise of the sensor's.
-        self._thermal_event = False
         self._pooled = pooled
         self._reference_temperature_k = reference_temperature_k
         self.pressure_pa = 0.0
@@ -132,7 +123,7 @@ class SensorLines:
             # as soon as the die's start-up transient, the lag's e^(−t/τ) approach,
             # has left q_s: no need to wait for the temperature fit's window.
             settled = self.thermal is None or self.thermal.transient_passed
-            self.noise.add(t_s, value, learning=learning and settled and not self._thermal_event)
+            self.noise.add(t_s, value, learning=learning and settled)
         if self.thermal is not None:
             self.thermal.add(t_s, temperature_k)
         self.lag_estimator.add(t_s, pressure_pa, temperature_k)
@@ -178,9 +169,6 @@ class SensorLines:
             model = cubic.model()
             if model is not None:
                 misfits = thermal.misfit.excess(cubic, self.t_s, windows_s)
-                self._thermal_event = any(
-                    abs(misfit) > THERMAL_EVENT_SIGMA * noise for misfit, noise in misfits if noise
-                )
             lag_uncertainty = self._lag_uncertainty(thermal)
             # No correction at all yet: the windows are shown but not judged.
             judgeable = model is not None
