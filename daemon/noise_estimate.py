@@ -190,10 +190,7 @@ class NoiseEstimate:
             tau = self.base_s * 2.0**level
             if tau > self.max_scale_s:
                 break
-            squares, terms = octave.squares, octave.terms
-            for _, pending_squares, pending_terms in octave.pending:
-                squares += pending_squares
-                terms += pending_terms
+            squares, terms = _with_pending(octave)
             if terms >= MIN_TERMS:
                 points.append((tau, squares / terms, terms / OVERLAP_FACTOR))
         return points
@@ -316,7 +313,9 @@ class NoiseEstimate:
         return {
             "version": STATE_VERSION,
             "base_s": self.base_s,
-            "octaves": [[octave.squares, octave.terms] for octave in self._octaves],
+            # Pending terms count as learned here, as they do in the fit: a restart
+            # ends the lookback in which a raise could have taken them back.
+            "octaves": [list(_with_pending(octave)) for octave in self._octaves],
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -348,6 +347,15 @@ class NoiseEstimate:
         self._stale = True
         self._fitted_at_s = -math.inf
         self._quarantine.clear()
+
+
+def _with_pending(octave: _Octave) -> tuple[float, float]:
+    """An octave's (Σ d²/20, terms), its pending buckets included."""
+    squares, terms = octave.squares, octave.terms
+    for _, pending_squares, pending_terms in octave.pending:
+        squares += pending_squares
+        terms += pending_terms
+    return squares, terms
 
 
 def _joint_upper_bounds(
