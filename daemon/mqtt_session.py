@@ -5,7 +5,9 @@ paho documents an "external event loop" interface: it tells us when its socket o
 closes and has bytes to write (`on_socket_*` callbacks), and we call `loop_read`,
 `loop_write` and `loop_misc` when the socket is ready or a second has passed. That is
 all this module uses of paho, plus its documented callbacks for CONNACK, PUBACK and
-disconnects, so the PUBACK's reason code (an MQTT 5 refusal) is ours to see.
+disconnects, so the PUBACK's reason code (an MQTT 5 refusal) is ours to see, and its
+manual acknowledgement (`manual_ack`, `ack`) for a subscriber that acknowledges a
+message only once it has stored it (`hullwatch archive`).
 
 Every failure is raised as a class from `mqtt_errors`, decided here from what the
 library and the `ssl` module hand over (exception types, reason codes), never from
@@ -341,7 +343,8 @@ class MqttSession:
         order they arrived); whether it was. Not for QoS 0, nor once the session has
         ended: the packet id means nothing on another connection, and the broker sends
         the message again."""
-        if message.qos == 0 or self._ended is None or self._ended.done():
+        ended = self._ended is None or self._ended.done()
+        if not self._options.manual_ack or message.qos == 0 or ended:
             return False
         return self._client.ack(message.mid, message.qos) == MQTTErrorCode.MQTT_ERR_SUCCESS
 
