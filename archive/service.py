@@ -2,9 +2,10 @@
 
 Two tasks share a list of received messages:
 
-- the receiver holds one MQTT 5 session on the central broker (a fixed client id,
-  `clean_start` off, a session expiry), subscribed at QoS 1 to
-  `$share/<group>/<prefix>/#`, with paho's manual acknowledgement: a QoS 1 message
+- the receiver holds one MQTT 5 session on the central broker (`MqttSession`, the
+  daemon's own, docs/delivery.md "The MQTT boundary": a fixed client id, `clean_start`
+  off, a session expiry), subscribed at QoS 1 to `$share/<group>/<prefix>/#`, with
+  manual acknowledgement: a QoS 1 message
   (alerts, health, status, delivery reports) is acknowledged only by the writer,
   after the transaction holding it committed. Killed before that, the broker still
   holds the message in the session and sends it again when the archiver is back;
@@ -30,16 +31,14 @@ import signal
 import ssl
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import aiomqtt
-import paho.mqtt.client as paho
 import structlog
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+
+from hullwatch.daemon.mqtt_errors import MqttError
+from hullwatch.daemon.mqtt_session import ConnectOptions, Message, MqttSession
 
 from .config import ArchiveConfig
 from .documents import Cleared, Rejection, parse_message
@@ -49,35 +48,16 @@ log = structlog.get_logger("hullwatch.archive")
 
 STATS_INTERVAL_S = 10.0
 STOP_FLUSH_TIMEOUT_S = 10.0
-
-
-class _AckingClient(aiomqtt.Client):
-    """aiomqtt's client with paho's manual acknowledgement turned on (aiomqtt 2.x has no
-    option for it; `_client` is the paho client, pinned by `aiomqtt<3` in pyproject)."""
-
-    def __init__(
-        self, *args: Any, on_message: Callable[[paho.MQTTMessage], None], **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self._client.manual_ack_set(True)
-        self._deliver = on_message
-
-    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
-        """Straight to the archiver, on the event loop's thread, instead of through
-        aiomqtt's queue and `messages` iterator (a task and two loop turns a message:
-        most of a busy archiver's time, docs/fleet.md "Measured")."""
-        self._deliver(message)
-
-    def ack(self, mid: int, qos: int) -> None:
-        self._client.ack(mid, qos)
+# The broker's answers: the CONNACK (after name lookup, TCP and TLS, each bounded by
+# it too) and the SUBACK.
+MQTT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
 class _Received:
     incoming: Incoming | None  # None: nothing to store (a cleared retained topic)
-    connection: int  # which MQTT connection it came on
-    mid: int
-    qos: int
+    session: MqttSession  # the connection it came on, which alone can acknowledge it
+    message: Message
     at_s: float = field(default_factory=time.monotonic)  # when it arrived
 
 
@@ -105,8 +85,6 @@ class Archiver:
         self._pending: list[_Received] = []
         self._first_pending_at: float | None = None  # monotonic
         self._wake = asyncio.Event()
-        self._client: _AckingClient | None = None
-        self._connection = 0
         self._stopping = asyncio.Event()
         self.stats = ArchiveStats()
 
@@ -131,56 +109,53 @@ class Archiver:
         backoff_s = mqtt.reconnect_min_s
         while True:
             try:
-                await self._receive_session()
-            except aiomqtt.MqttError as exc:
-                log.warning(
-                    "broker unavailable: will retry",
-                    broker=f"{mqtt.host}:{mqtt.port}",
-                    error=str(exc),
-                )
-            else:
+                lost = await self._receive_session()
+            except MqttError as exc:
+                _log_broker_unavailable(exc, mqtt.host, mqtt.port)
+            else:  # it was subscribed: start the backoff again from its minimum
+                _log_broker_unavailable(lost, mqtt.host, mqtt.port)
                 backoff_s = mqtt.reconnect_min_s
-            self._client = None
             await asyncio.sleep(backoff_s * random.uniform(0.8, 1.2))
             backoff_s = min(backoff_s * 2, mqtt.reconnect_max_s)
 
-    async def _receive_session(self) -> None:
+    async def _receive_session(self) -> MqttError:
+        """One session: raises why it failed before it subscribed, returns why it ended
+        after."""
         mqtt = self._config.mqtt
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = mqtt.session_expiry_s
-        properties.ReceiveMaximum = mqtt.receive_maximum
-        self._connection += 1
-        connection = self._connection
-        client = _AckingClient(
-            mqtt.host,
-            mqtt.port,
+        options = ConnectOptions(
+            host=mqtt.host,
+            port=mqtt.port,
+            client_id=mqtt.client_id,
+            keepalive_s=mqtt.keepalive_s,
+            connect_timeout_s=MQTT_TIMEOUT_S,
             username=mqtt.username,
             password=mqtt.secret(),
-            identifier=mqtt.client_id,
-            protocol=aiomqtt.ProtocolVersion.V5,
-            clean_start=False,
-            keepalive=mqtt.keepalive_s,
-            properties=properties,
             tls_context=_tls_context(self._config),
-            on_message=lambda message: self._take(message, connection),
+            clean_start=False,
+            session_expiry_s=mqtt.session_expiry_s,
+            receive_maximum=mqtt.receive_maximum,
+            manual_ack=True,
         )
-        self._client = client
-        async with client:
-            await client.subscribe(mqtt.subscription, qos=1)
-            log.info("subscribed", broker=f"{mqtt.host}:{mqtt.port}", topic=mqtt.subscription)
-            async for _ in client.messages:  # never yields (_on_message): ends on disconnect
-                pass
 
-    def _take(self, message: paho.MQTTMessage, connection: int) -> None:
+        def take(message: Message) -> None:  # none arrive before `session` is bound
+            self._take(message, session)
+
+        session = MqttSession(options, answer_timeout_s=MQTT_TIMEOUT_S, on_message=take)
+        async with session:
+            await session.subscribe(mqtt.subscription, qos=1)
+            log.info("subscribed", broker=f"{mqtt.host}:{mqtt.port}", topic=mqtt.subscription)
+            return await session.lost()
+
+    def _take(self, message: Message, session: MqttSession) -> None:
         self.stats.received += 1
-        payload = bytes(message.payload)
+        payload = message.payload
         topic = message.topic
         received_at = datetime.now(UTC)
         parsed = parse_message(self._config.mqtt.topic_prefix, topic, payload, received_at)
         if isinstance(parsed, Cleared):
             # Nothing to store, but acknowledged in its turn (MQTT 5 §4.6: in order).
             self.stats.cleared += 1
-            self._append(_Received(None, connection, message.mid, message.qos))
+            self._append(_Received(None, session, message))
             return
         if message.qos == 0 and len(self._pending) >= self._config.batch.max_pending_messages:
             self.stats.telemetry_dropped += 1
@@ -194,7 +169,7 @@ class Archiver:
         if isinstance(parsed, Rejection):
             log.warning("rejected a message", topic=topic, reason=parsed.reason)
         incoming = Incoming(topic, payload, received_at, parsed)
-        self._append(_Received(incoming, connection, message.mid, message.qos))
+        self._append(_Received(incoming, session, message))
 
     def _append(self, received: _Received) -> None:
         self._pending.append(received)
@@ -302,12 +277,10 @@ class Archiver:
                 log.warning("rejected a message", topic=item.topic, reason=reason)
 
     def _acknowledge(self, batch: list[_Received]) -> None:
-        client = self._client
-        if client is None:
-            return
+        """In the order they arrived; a message from a connection since lost is not
+        acknowledged (`MqttSession.ack` knows its session ended)."""
         for item in batch:
-            if item.qos > 0 and item.connection == self._connection:
-                client.ack(item.mid, item.qos)
+            if item.session.ack(item.message):
                 self.stats.acknowledged += 1
 
     async def _log_stats_forever(self) -> None:
@@ -326,6 +299,17 @@ class Archiver:
                 max_lag_s=round(s.max_lag_s, 3),
             )
             s.max_lag_s = 0.0
+
+
+def _log_broker_unavailable(error: MqttError, host: str, port: int) -> None:
+    # A refused login or an untrusted certificate will not mend by itself.
+    report = log.error if error.needs_a_person else log.warning
+    report(
+        "broker unavailable: will retry",
+        broker=f"{host}:{port}",
+        error=str(error),
+        error_class=type(error).__name__,
+    )
 
 
 def _tls_context(config: ArchiveConfig) -> ssl.SSLContext | None:

@@ -5,7 +5,9 @@ paho documents an "external event loop" interface: it tells us when its socket o
 closes and has bytes to write (`on_socket_*` callbacks), and we call `loop_read`,
 `loop_write` and `loop_misc` when the socket is ready or a second has passed. That is
 all this module uses of paho, plus its documented callbacks for CONNACK, PUBACK and
-disconnects, so the PUBACK's reason code (an MQTT 5 refusal) is ours to see.
+disconnects, so the PUBACK's reason code (an MQTT 5 refusal) is ours to see, and its
+manual acknowledgement (`manual_ack`, `ack`) for a subscriber that acknowledges a
+message only once it has stored it (`hullwatch archive`).
 
 Every failure is raised as a class from `mqtt_errors`, decided here from what the
 library and the `ssl` module hand over (exception types, reason codes), never from
@@ -27,15 +29,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ssl
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import paho.mqtt.client as paho
 import structlog
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -80,6 +84,8 @@ class Message:
     topic: str
     payload: bytes
     retain: bool
+    qos: int = 0
+    mid: int = 0  # the packet id, which `MqttSession.ack` acknowledges (QoS 1 and 2)
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,16 @@ class ConnectOptions:
     password: str | None = field(default=None, repr=False)
     will: Will | None = None
     tls_context: ssl.SSLContext | None = None
+    # A session the broker keeps while we are away (MQTT 5 §3.1.2.4, §3.1.2.11.2): off
+    # `clean_start` and a `session_expiry_s`, with the same client id next time.
+    clean_start: bool = True
+    session_expiry_s: int | None = None
+    # MQTT 5 Receive Maximum (§3.1.2.11.3): QoS 1 and 2 messages the broker may send
+    # before we acknowledge them.
+    receive_maximum: int | None = None
+    # Received QoS 1 and 2 messages are acknowledged only by `MqttSession.ack`, not
+    # by paho as they arrive.
+    manual_ack: bool = False
 
 
 class _ErrorKeepingSSLSocket(ssl.SSLSocket):
@@ -130,11 +146,22 @@ class _ErrorKeepingSSLSocket(ssl.SSLSocket):
 
 class MqttSession:
     """One connection: `connect`, publish at QoS 1 (returning once the broker accepted the
-    message) or QoS 0, `lost` when it ends, `disconnect`. Not reusable: a new connection
-    is a new session. Use from one event loop."""
+    message) or QoS 0, subscribe and receive, `lost` when it ends, `disconnect`. Not
+    reusable: a new connection is a new session. Use from one event loop.
 
-    def __init__(self, options: ConnectOptions, *, answer_timeout_s: float) -> None:
+    Received messages go to `messages()`, or, given `on_message`, straight to it on the
+    event loop's thread as each arrives (no task or loop turn per message: a busy
+    subscriber's time, docs/fleet.md "Measured")."""
+
+    def __init__(
+        self,
+        options: ConnectOptions,
+        *,
+        answer_timeout_s: float,
+        on_message: Callable[[Message], None] | None = None,
+    ) -> None:
         self._options = options
+        self._deliver = on_message if on_message is not None else self._received_put
         self._answer_timeout_s = answer_timeout_s
         self._client = self._new_client()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -187,7 +214,10 @@ class MqttSession:
 
     async def _open_connection(self, loop: asyncio.AbstractEventLoop) -> None:
         o = self._options
-        connecting = loop.run_in_executor(None, self._client.connect, o.host, o.port, o.keepalive_s)
+        connect = functools.partial(
+            self._client.connect, o.host, o.port, o.keepalive_s, **self._mqtt5_connect_arguments()
+        )
+        connecting = loop.run_in_executor(None, connect)
         try:
             result = await connecting
         except asyncio.CancelledError:
@@ -205,12 +235,27 @@ class MqttSession:
         if result != MQTTErrorCode.MQTT_ERR_SUCCESS:
             raise BrokerUnreachableError(paho.error_string(result))
 
+    def _mqtt5_connect_arguments(self) -> dict[str, Any]:
+        """`clean_start` and the CONNECT properties, which paho takes for MQTT 5 only."""
+        o = self._options
+        if not o.mqtt5:
+            return {}
+        properties: Properties | None = None
+        if o.session_expiry_s is not None or o.receive_maximum is not None:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            if o.session_expiry_s is not None:
+                properties.SessionExpiryInterval = o.session_expiry_s
+            if o.receive_maximum is not None:
+                properties.ReceiveMaximum = o.receive_maximum
+        return {"clean_start": o.clean_start, "properties": properties}
+
     def _new_client(self) -> paho.Client:
         o = self._options
         client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=o.client_id,
             protocol=MQTTProtocolVersion.MQTTv5 if o.mqtt5 else MQTTProtocolVersion.MQTTv311,
+            manual_ack=o.manual_ack,
         )
         client.connect_timeout = o.connect_timeout_s
         if o.username is not None:
@@ -292,6 +337,16 @@ class MqttSession:
         for code in answer:
             if code.is_failure:
                 raise SubscribeRefusedError(topic_filter, str(code), int(code.value))
+
+    def ack(self, message: Message) -> bool:
+        """Acknowledge a QoS 1 or 2 message received with `manual_ack` (MQTT 5 §4.6: in the
+        order they arrived); whether it was. Not for QoS 0, nor once the session has
+        ended: the packet id means nothing on another connection, and the broker sends
+        the message again."""
+        ended = self._ended is None or self._ended.done()
+        if not self._options.manual_ack or message.qos == 0 or ended:
+            return False
+        return self._client.ack(message.mid, message.qos) == MQTTErrorCode.MQTT_ERR_SUCCESS
 
     async def messages(self) -> AsyncIterator[Message]:
         """The messages received, in order; raises the session's end when it ends."""
@@ -490,7 +545,11 @@ class MqttSession:
             granted.set_result(reason_codes)
 
     def _on_message(self, _client: paho.Client, _userdata: Any, message: paho.MQTTMessage) -> None:
-        self._received.put_nowait(Message(message.topic, bytes(message.payload), message.retain))
+        payload = bytes(message.payload)
+        self._deliver(Message(message.topic, payload, message.retain, message.qos, message.mid))
+
+    def _received_put(self, message: Message) -> None:
+        self._received.put_nowait(message)
 
     @staticmethod
     def _on_log(_client: paho.Client, _userdata: Any, level: int, message: str) -> None:
