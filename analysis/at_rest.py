@@ -51,8 +51,10 @@ def at_rest_bank(
     longest_window_s: float = 120.0,
     warning_pa_per_s: float,
     critical_pa_per_s: float,
+    **overrides: object,
 ) -> ZoneDetector:
-    """The bank of windows from 1 s to `longest_window_s`, one false alarm in 365 days."""
+    """The bank of windows from 1 s to `longest_window_s`, one false alarm in 365 days
+    (`overrides`: other ZoneParameters fields, e.g. a thermal lag)."""
     return at_rest_zone(
         noise=noise,
         window_s=longest_window_s,
@@ -61,4 +63,5 @@ def at_rest_bank(
         false_alarm_interval_days=365.0,
         warning_pa_per_s=warning_pa_per_s,
         critical_pa_per_s=critical_pa_per_s,
+        **overrides,
     )

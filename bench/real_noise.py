@@ -117,9 +117,8 @@ def measure(series: SensorSeries) -> list[str]:
         f"{len(quiet)} raised" + (f" at {', '.join(f'{t:.1f}' for t in quiet)} s" if quiet else "")
     )
 
-    z_of = interpolated_thresholds(
-        _bank(warning).windows_s, _bank(warning).parameters.thresholds_sigma()
-    )
+    bank = _bank(warning)
+    z_of = interpolated_thresholds(bank.windows_s, bank.parameters.thresholds_sigma())
     onset_s = RAMP_ONSET_FRACTION * duration_s
     lines.append(f"sensitivity (ramp from {onset_s:.0f} s; target raise <= 1.5 x limit):")
     lines.append("  limit_window_s  z     ramp_pa_s  raised_after_s  ratio  before_onset")

@@ -104,15 +104,7 @@ def test_a_big_leak_is_never_released_while_it_goes_on() -> None:
     """−45 Pa/s (a 0.5 mm hole in 50 L) opening 20 s after a start, with a lagging
     sensor: the start-up widening of the lag correction makes the estimate less
     certain, which must not release the level while the fall stands."""
-    detector = _zone(
-        window_s=120.0,
-        min_window_s=1.0,
-        min_window_fill=0.5,
-        false_alarm_interval_days=365.0,
-        warning=0.5,
-        critical=5.0,
-        temperature_lag_s=30.0,
-    )
+    detector = at_rest_bank(warning_pa_per_s=0.5, critical_pa_per_s=5.0, temperature_lag_s=30.0)
     rng = random.Random(5)
     levels = []
     for k in range(60 * 25):
@@ -133,14 +125,7 @@ def test_a_big_leak_is_never_released_while_it_goes_on() -> None:
 def test_a_raised_zone_reports_a_window_that_holds_its_level() -> None:
     """Every document of a raised zone shows a fall at or above the level's
     release rate, or names the rule that holds it."""
-    detector = _zone(
-        window_s=120.0,
-        min_window_s=1.0,
-        min_window_fill=0.5,
-        false_alarm_interval_days=365.0,
-        warning=0.5,
-        critical=5.0,
-    )
+    detector = at_rest_bank(warning_pa_per_s=0.5, critical_pa_per_s=5.0)
     rng = random.Random(6)
     checked = 0
     for k in range(200 * 25):
