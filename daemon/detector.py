@@ -44,7 +44,8 @@ _DOF_BITS = 6
 # sensor's temperature needs that long to show a heater step (its deviation
 # from the cubic grows as t²), after which the misfit's uncertainty
 # (thermal_misfit) stops the false fall. Measured on heater steps of ±0.1 and
-# ±0.25 K with the gas following the wall in 10, 200 and 1000 s (docs/detection.md).
+# ±0.25 K with the gas following the wall in 10, 200 and 1000 s (docs/detection.md:
+# enough for all but −0.25 K at 200 s, which the die shows too late).
 CONFIRM_LAG_FRACTION = 0.25
 
 # The noise model is fitted to block scales up to this many times the longest
@@ -348,9 +349,10 @@ class ZoneDetector:
 
         - **Entered** when a window passes its threshold rate and either test its
           significance; a fall slow enough to be thermal (below
-          `thermal_fall_pa_per_s`) must keep passing for `_confirm_s` of its
-          window first: time for a lagging sensor's temperature to show a heater
-          or a door (thermal_misfit), whose uncertainty then stops it.
+          (P/T)·max_thermal_rate_k_per_s) must keep passing for
+          CONFIRM_LAG_FRACTION of the longest sensor lag first (`_confirmed`):
+          time for a lagging sensor's temperature to show a heater or a door
+          (thermal_misfit), whose uncertainty then stops it.
         - **Held** while some window still passes release_fraction of the rate and
           of either test's significance, and reported from the window holding it
           most firmly (a level must not flap because the reported window changed,
