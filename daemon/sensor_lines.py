@@ -122,7 +122,12 @@ class SensorLines:
             # smooth function of the window, applied to its slope), so it may start
             # as soon as the die's start-up transient, the lag's e^(−t/τ) approach,
             # has left q_s: no need to wait for the temperature fit's window.
-            settled = self.thermal is None or self.thermal.transient_passed
+            # Nor is a heater step's: while the die follows a thermal event q_s
+            # holds the transient (thermal_events), which is not noise either.
+            thermal = self.thermal
+            settled = thermal is None or (
+                thermal.transient_passed and not thermal.events.transient(t_s)
+            )
             self.noise.add(t_s, value, learning=learning and settled)
         if self.thermal is not None:
             self.thermal.add(t_s, temperature_k)
@@ -163,12 +168,30 @@ class SensorLines:
         origin_t_s = cubic_window_s = lag_s = temperature_k = 0.0
         base = per_u = var0 = var1 = var2 = 0.0
         misfits: list[tuple[float, float]] = []
+        # Per window (T_s'' correction K/s², its stderr) from the event fit, if any.
+        corrections: list[tuple[float, float]] = []
+        young_event = False
         lag_uncertainty = 0.0
         if thermal is not None:
             cubic = thermal.fit
             model = cubic.model()
             if model is not None:
-                misfits = thermal.misfit.excess(cubic, self.t_s, windows_s)
+                event_fit = thermal.event_fit(self.t_s)
+                if event_fit is not None:
+                    corrections = event_fit.corrections(self.t_s, spans)
+                    young_event = event_fit.young
+                    misfits = thermal.misfit.excess(
+                        event_fit,
+                        self.t_s,
+                        windows_s,
+                        solved_at_s=event_fit.origin_s,
+                        curve_serial=event_fit.serial,
+                    )
+                else:
+                    misfits = thermal.misfit.excess(
+                        cubic, self.t_s, windows_s, solved_at_s=cubic.solved_at_s
+                    )
+                thermal.look_for_events(self.t_s)
             lag_uncertainty = self._lag_uncertainty(thermal)
             # No correction at all yet: the windows are shown but not judged.
             judgeable = model is not None
@@ -211,12 +234,22 @@ class SensorLines:
                 pooled_stderr = sqrt(pooled_stderr * pooled_stderr + correlated)
             out_correlated[k] = correlated
             if model is not None:
-                # (q·τ/T)·T_s'' at the window's centre (thermal_lag), its model read once.
-                u = (self.t_s - spans[k] / 2.0 - origin_t_s) / cubic_window_s
-                variance = var0 + u * (var1 + u * var2)
                 gain = intercepts[k] * lag_s / temperature_k
-                shift = gain * (base + per_u * u)
-                extra = abs(gain) * sqrt(variance if variance > 0.0 else 0.0)
+                if corrections:
+                    # The temperature changed course in the window: the cubic with
+                    # the event's responses gives the correction (thermal_events).
+                    curvature, curvature_stderr = corrections[k]
+                    shift = gain * curvature
+                    extra = abs(gain) * curvature_stderr
+                    if young_event:
+                        extra = hypot(extra, shift)
+                else:
+                    # (q·τ/T)·T_s'' at the window's centre (thermal_lag), its model
+                    # read once.
+                    u = (self.t_s - spans[k] / 2.0 - origin_t_s) / cubic_window_s
+                    variance = var0 + u * (var1 + u * var2)
+                    shift = gain * (base + per_u * u)
+                    extra = abs(gain) * sqrt(variance if variance > 0.0 else 0.0)
                 if widen:
                     extra = hypot(extra, widen * shift)
                 if lag_uncertainty:

@@ -29,6 +29,8 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+from .small_matrix import invert
+from .thermal_events import EventFit, ThermalEvents
 from .thermal_misfit import ThermalMisfit
 
 _DEGREE = 3
@@ -136,7 +138,7 @@ class SlidingCubicFit:
         if n < 2 * _TERMS:
             return None
         gram = [[self._su[i + j] for j in range(_TERMS)] for i in range(_TERMS)]
-        inverse = _invert(gram)
+        inverse = invert(gram)
         if inverse is None:
             return None
         coefficients = [
@@ -190,24 +192,6 @@ class SlidingCubicFit:
         self._evictions = 0
 
 
-def _invert(matrix: list[list[float]]) -> list[list[float]] | None:
-    """Gauss-Jordan with partial pivoting; None when singular."""
-    size = len(matrix)
-    work = [row[:] + [1.0 if i == j else 0.0 for j in range(size)] for i, row in enumerate(matrix)]
-    for column in range(size):
-        pivot = max(range(column, size), key=lambda row: abs(work[row][column]))
-        if abs(work[pivot][column]) < 1e-300:
-            return None
-        work[column], work[pivot] = work[pivot], work[column]
-        factor = 1.0 / work[column][column]
-        work[column] = [value * factor for value in work[column]]
-        for row in range(size):
-            if row != column and work[row][column] != 0.0:
-                ratio = work[row][column]
-                work[row] = [a - ratio * b for a, b in zip(work[row], work[column], strict=True)]
-    return [row[size:] for row in work]
-
-
 class ThermalLag:
     """One sensor's lag and temperature history: the cubic whose T_s'' corrects each
     window's slope (applied in `sensor_lines.SensorLines.refresh`)."""
@@ -223,6 +207,7 @@ class ThermalLag:
         self.lag_uncertainty = lag_uncertainty
         self._fit = SlidingCubicFit(window_s)
         self.misfit = ThermalMisfit(window_s=window_s)
+        self.events = ThermalEvents(lag_s=lag_s, window_s=window_s)
         self._first_t_s: float | None = None
         self._history_s = 0.0  # since the first sample
 
@@ -251,6 +236,21 @@ class ThermalLag:
         """The die's start-up transient has decayed (SETTLE_LAGS time constants):
         the uncorrected q_s no longer holds it, though the fit's window may."""
         return self._history_s >= SETTLE_LAGS * self.lag_s
+
+    def event_fit(self, t_s: float) -> EventFit | None:
+        """The cubic with the responses to the events found in the window (None:
+        no event, the cubic alone stands)."""
+        misfit = self.misfit
+        return self.events.fit(t_s, misfit.times_s, misfit.means_k, misfit.closed)
+
+    def look_for_events(self, t_s: float) -> None:
+        """After the misfit was computed: find, refine or expire events (`thermal_events`).
+        Not before the fit has settled: until then the die's own start-up
+        transient is in the window, and the start-up margin covers it."""
+        if not self.settled:
+            return
+        misfit = self.misfit
+        self.events.update(t_s, misfit.times_s, misfit.means_k, misfit.closed, misfit.peak_sigma)
 
     def add(self, t_s: float, sensor_temperature_k: float) -> None:
         if self._first_t_s is None:

@@ -10,9 +10,11 @@ The correction uses the sliding cubic's T_s'' instead, which is that same
 formula applied to the cubic. So the correction's error is the formula applied
 to the residuals r = T_s − cubic: a heater step, a door, a lamp, anything the
 cubic over `temperature_window_s` cannot follow, shows as residual structure
-at the window's ends. Estimated from 1 s block means of the residuals, the
-ends averaged over an eighth of the window (their noise from the blocks'
-second differences). Where it stands out of its noise (MISFIT_SIGMA), the
+at the window's ends. (Once such an event is found, the curve is the cubic
+plus the event's responses, `thermal_events`, and the misfit is what that
+leaves.) Estimated from 1 s block means of the residuals, the ends averaged
+over an eighth of the window (their noise from the blocks' second
+differences). Where it stands out of its noise (MISFIT_SIGMA), the
 window's correction takes it in and its uncertainty grows by its noise and by
 what τ's own uncertainty makes of it: at any time, not only after start-up.
 Below that the cubic is trusted: the temperature then says nothing the
@@ -27,10 +29,15 @@ import math
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from .thermal_lag import SlidingCubicFit
+
+class TemperatureCurve(Protocol):
+    """What the residuals are taken against: the cubic, or the cubic with the
+    events' responses (`thermal_events`)."""
+
+    def value_at(self, at_t_s: float) -> float | None: ...
+
 
 BLOCK_S = 1.0
 # A window shorter than this is judged by the misfit of the last
@@ -67,8 +74,11 @@ class ThermalMisfit:
         self._noise_variance = 0.0  # of one block mean, K²
         self._noise_blocks = 0
         self._closed = 0  # blocks closed so far
-        self._cached_key: tuple[int, float, int] | None = None
+        self._cached_key: tuple[int, float, int, int] | None = None
         self._cached: list[tuple[float, float]] = []
+        # The largest |misfit|/noise over the windows at the last computation,
+        # before any hold: how far the temperature has left the curve.
+        self.peak_sigma = 0.0
         # Per window: until when (sample time) its misfit is applied.
         self._held: dict[int, float] = {}
 
@@ -105,32 +115,55 @@ class ThermalMisfit:
             self._times.popleft()
             means.popleft()
 
+    @property
+    def closed(self) -> int:
+        """How many blocks have closed so far (the blocks change only then)."""
+        return self._closed
+
+    @property
+    def times_s(self) -> deque[float]:
+        """The blocks' mean sample times, oldest first."""
+        return self._times
+
+    @property
+    def means_k(self) -> deque[float]:
+        """The blocks' mean temperatures, oldest first."""
+        return self._means
+
     def excess(
-        self, cubic: SlidingCubicFit, newest_t_s: float, windows_s: Sequence[float]
+        self,
+        curve: TemperatureCurve,
+        newest_t_s: float,
+        windows_s: Sequence[float],
+        *,
+        solved_at_s: float,
+        curve_serial: int = 0,
     ) -> list[tuple[float, float]]:
         """Per window ending at `newest_t_s`: the error of the cubic's T_s'' (K/s²,
         signed: the residuals' own slope_LS(T_s')) and its noise, where it stands
         out of MISFIT_SIGMA times that noise or did so within the last
         HOLD_FRACTION of the window; (0, 0) elsewhere."""
-        # The residuals move only when a block closes or the cubic is solved
-        # anew (once a second): between, the answer stands.
-        key = (self._closed, cubic.solved_at_s, len(windows_s))
+        # The residuals move only when a block closes or the curve is solved
+        # anew (`solved_at_s`, once a second; `curve_serial`, a new event fit):
+        # between, the answer stands.
+        key = (self._closed, solved_at_s, curve_serial, len(windows_s))
         if key == self._cached_key:
             return self._cached
         self._cached_key = key
-        self._cached = out = self._compute(cubic, newest_t_s, windows_s)
+        self._cached = out = self._compute(curve, newest_t_s, windows_s)
         return out
 
     def _compute(
-        self, cubic: SlidingCubicFit, newest_t_s: float, windows_s: Sequence[float]
+        self, curve: TemperatureCurve, newest_t_s: float, windows_s: Sequence[float]
     ) -> list[tuple[float, float]]:
         times, means = self._times, self._means
         out = [(0.0, 0.0)] * len(windows_s)
+        self.peak_sigma = 0.0
         if len(times) < 3 or self._noise_blocks < 3:
             return out
         residuals = []
         for t, mean in zip(times, means, strict=True):
-            fitted = cubic.value_at(t)
+            fitted = curve.value_at(t)
             if fitted is None:
                 return out
             residuals.append(mean - fitted)
@@ -153,6 +186,8 @@ class ThermalMisfit:
             scale = 6.0 / (span_s * span_s)
             misfit = scale * (start_mean + end_mean - 2.0 * window_mean)
             noise = scale * block_noise * math.sqrt(2.0 / ends)
+            if noise > 0.0 and abs(misfit) > self.peak_sigma * noise:
+                self.peak_sigma = abs(misfit) / noise
             if abs(misfit) > MISFIT_SIGMA * noise:
                 self._held[k] = newest_t_s + HOLD_FRACTION * span_s
             if newest_t_s <= self._held.get(k, -math.inf):

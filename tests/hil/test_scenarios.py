@@ -34,24 +34,7 @@ def test_the_shipped_scenarios_are_all_here() -> None:
     } <= names
 
 
-# Issue 12 §3, open: the temperature cubic (600 s) cannot follow a die's approach
-# after a heater step, and its misfit widens every window while the step is in it.
-NOT_MET_YET = {"leak-after-heater-step"}
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(
-            path,
-            marks=pytest.mark.xfail(strict=True, reason="issue 12 §3: leak after a heater step"),
-        )
-        if path.stem in NOT_MET_YET
-        else path
-        for path in ACCELERATED
-    ],
-    ids=lambda path: path.stem,
-)
+@pytest.mark.parametrize("path", ACCELERATED, ids=lambda path: path.stem)
 def test_scenario_passes_in_accelerated_mode(path: Path, tmp_path: Path) -> None:
     scenario = load_scenario(path)
     result = run_accelerated(
