@@ -43,9 +43,9 @@ _DOF_BITS = 6
 # kept passing for this fraction of the sensors' thermal lag: a lagging
 # sensor's temperature needs that long to show a heater step (its deviation
 # from the cubic grows as t²), after which the misfit's uncertainty
-# (thermal_misfit) stops the false fall. Measured on heater steps of ±0.1 and
-# ±0.25 K with the gas following the wall in 10, 200 and 1000 s (docs/detection.md:
-# enough for all but −0.25 K at 200 s, which the die shows too late).
+# (thermal_misfit) and then the young event's (thermal_events) stop the false
+# fall. Measured on heater steps of ±0.1 and ±0.25 K with the gas following the
+# wall in 10, 200 and 1000 s: enough for all (docs/detection.md).
 CONFIRM_LAG_FRACTION = 0.25
 
 # The noise model is fitted to block scales up to this many times the longest

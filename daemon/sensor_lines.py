@@ -178,7 +178,7 @@ class SensorLines:
             if model is not None:
                 event_fit = thermal.event_fit(self.t_s)
                 if event_fit is not None:
-                    corrections = event_fit.corrections(self.t_s, spans)
+                    corrections = event_fit.corrections(self.t_s, spans, thermal.misfit.closed)
                     young_event = event_fit.young
                     misfits = thermal.misfit.excess(
                         event_fit,

@@ -39,14 +39,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import mul
 
 from .small_matrix import invert
 
 # The misfit (in its own standard errors) above which the temperature is taken to
 # have changed course. Quiet runs stay below 4 (a −0.25 K step exceeds 100 within
 # 20 s); a false event costs three coefficients, a pause in learning the noise
-# and, for YOUNG_LAGS, a wider correction.
-EVENT_SIGMA = 6.0
+# and, for YOUNG_LAGS, a wider correction. At 6, a −0.1 K step whose gas
+# followed the wall in 200 s was found a few seconds too late: a false critical
+# at +23 s on two seeds of three (docs/detection.md).
+EVENT_SIGMA = 5.0
 # The moment is searched this many lags back from the detection (and at least
 # MIN_SCAN_S): a die shows a step only slowly, so the misfit crosses EVENT_SIGMA
 # some seconds after it.
@@ -75,6 +78,11 @@ MAX_EVENTS = 2
 # −0.1 K step whose gas followed the wall in 200 s raised a false critical
 # the moment the event was found without it.
 YOUNG_LAGS = 2.0
+# The fit over the window's blocks is solved anew every this many 1 s blocks
+# (about 10 ms of pure Python each, `bench/thermal_event_cost.py`). Every
+# second: at 2 the misfit of the fit's few seconds of extrapolation kept a
+# leak two minutes after a step unraised for 240 s on one seed of two.
+REFIT_BLOCKS = 1
 # After this many lags the die's response is spent (e^−5 < 1 %): the pressure
 # then no longer holds it (`transient`).
 SETTLE_LAGS = 5.0
@@ -149,17 +157,41 @@ class EventFit:
         self._scales = scales
         self._coefficients = coefficients
         self._covariance = covariance
-        self._corrections: list[tuple[float, float]] | None = None
+        self._weights = [c * x for c, x in zip(coefficients, scales, strict=True)]
+        self._corrections: list[tuple[float, float]] = []
+        self._corrections_at = -1
 
     def value_at(self, t_s: float) -> float:
-        row = self._basis.row(t_s)
-        return sum(c * x * s for c, x, s in zip(self._coefficients, row, self._scales, strict=True))
+        # The misfit asks this for every block once a second: the weights of the
+        # columns are formed once per fit and the row is not built.
+        weights = self._weights
+        basis = self._basis
+        lag_s = basis.lag_s
+        u = (t_s - basis.origin_s) / basis.window_s
+        value = weights[0] + u * (weights[1] + u * (weights[2] + u * weights[3]))
+        column = 4
+        for at_s, ramp in zip(basis.events_s, basis.ramps, strict=True):
+            z = t_s - at_s
+            if z <= 0.0:
+                column += 3 if ramp else 1
+                continue
+            decay = math.exp(-z / lag_s)
+            value += weights[column] * (1.0 - decay)
+            column += 1
+            if ramp:
+                value += weights[column] * (z / lag_s) * decay
+                value += weights[column + 1] * (z - lag_s * (1.0 - decay)) / lag_s
+                column += 2
+        return value
 
-    def corrections(self, end_s: float, spans_s: Sequence[float]) -> list[tuple[float, float]]:
+    def corrections(
+        self, end_s: float, spans_s: Sequence[float], closed: int
+    ) -> list[tuple[float, float]]:
         """`window_correction` for windows of `spans_s` ending at `end_s`, worked out
-        once per fit (within a second the windows' ends move little; a window
-        with no span yet gets (0, 0))."""
-        if self._corrections is None:
+        once per block (`closed`: within a second the windows' ends move little;
+        a window with no span yet gets (0, 0))."""
+        if self._corrections_at != closed:
+            self._corrections_at = closed
             self._corrections = [
                 self.window_correction(end_s, span_s) if span_s > 0.0 else (0.0, 0.0)
                 for span_s in spans_s
@@ -230,39 +262,35 @@ def _least_squares(
     rows: list[list[float]], values: Sequence[float]
 ) -> tuple[list[float], list[list[float]], float, list[float]] | None:
     """(coefficients of the scaled columns, their covariance, residual sum of squares,
-    the scales) or None when the columns are degenerate."""
+    the scales) or None when the columns are degenerate.
+
+    The sums are dot products of whole columns (`sum(map(mul, …))` runs in C):
+    a fit of 600 blocks and ten columns costs about a millisecond."""
     size = len(rows[0])
     count = len(rows)
     if count <= size:
         return None
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    raw = [[0.0] * size for _ in range(size)]
+    for a in range(size):
+        for b in range(a, size):
+            raw[a][b] = raw[b][a] = sum(map(mul, columns[a], columns[b]))
     scales = []
-    for j in range(size):
-        rms = math.sqrt(sum(row[j] * row[j] for row in rows) / count)
-        if rms == 0.0:
+    for a in range(size):
+        if raw[a][a] <= 0.0:
             return None
-        scales.append(1.0 / rms)
-    scaled = [[x * s for x, s in zip(row, scales, strict=True)] for row in rows]
-    gram = [[0.0] * size for _ in range(size)]
-    moment = [0.0] * size
-    for row, y in zip(scaled, values, strict=True):
-        for i in range(size):
-            xi = row[i]
-            moment[i] += xi * y
-            gram_i = gram[i]
-            for j in range(i, size):
-                gram_i[j] += xi * row[j]
-    for i in range(size):
-        for j in range(i):
-            gram[i][j] = gram[j][i]
+        scales.append(math.sqrt(count / raw[a][a]))  # unit-RMS columns
+    gram = [[raw[a][b] * scales[a] * scales[b] for b in range(size)] for a in range(size)]
+    moment = [sum(map(mul, columns[a], values)) * scales[a] for a in range(size)]
     # The pivots of unit-RMS columns are of order `count`: the tolerance is relative.
     inverse = invert(gram, min_pivot=MIN_PIVOT * count)
     if inverse is None:
         return None
-    coefficients = [sum(inverse[i][j] * moment[j] for j in range(size)) for i in range(size)]
-    residual = 0.0
-    for row, y in zip(scaled, values, strict=True):
-        r = y - sum(c * x for c, x in zip(coefficients, row, strict=True))
-        residual += r * r
+    coefficients = [sum(map(mul, inverse[a], moment)) for a in range(size)]
+    # Σr² = Σy² − βᵀm at the least-squares β (the values are taken relative to the
+    # first block, so the subtraction keeps its digits).
+    residual = sum(map(mul, values, values)) - sum(map(mul, coefficients, moment))
+    residual = max(residual, 0.0)
     variance = residual / (count - size)
     covariance = [[variance * value for value in row] for row in inverse]
     return coefficients, covariance, residual, scales
@@ -387,11 +415,11 @@ class ThermalEvents:
         self, t_s: float, times_s: Sequence[float], means_k: Sequence[float], closed: int
     ) -> EventFit | None:
         """The cubic plus the events' responses over the window's blocks (None
-        without events, or when the columns are degenerate); solved once per new
-        block or change of the events."""
+        without events, or when the columns are degenerate); solved anew every
+        REFIT_BLOCKS blocks or when the events change."""
         if not self._events:
             return None
-        key = (closed, self._version)
+        key = (closed // REFIT_BLOCKS, self._version)
         if key == self._fit_key:
             return self._fit
         self._fit_key = key

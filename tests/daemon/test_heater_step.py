@@ -8,41 +8,15 @@ soon after is still seen."""
 from __future__ import annotations
 
 import math
-import random
 
 import pytest
 
 from hullwatch.daemon import thermal_events, thermal_misfit
-from hullwatch.daemon.detector import ZoneDetector, ZoneParameters
-from hullwatch.daemon.levels import Level, LevelPolicy
+from hullwatch.daemon.levels import Level
+from hullwatch.hil.heater_step import GAS_TIME_CONSTANT_S, heater_step_samples, module_detector
 
-P0_PA = 101_300.0
-T0_K = 295.0
-LAG_S = 50.0
-GAS_TIME_CONSTANT_S = 10.0
 RATE_HZ = 5.0
 STEP_AT_S = 1500.0
-
-
-def _module() -> ZoneDetector:
-    """A sealed 400 m³ module with the ISS-class bank and thresholds."""
-    return ZoneDetector(
-        ZoneParameters(
-            zone_id="module",
-            volume_m3=400.0,
-            floor_pa=70_000.0,
-            window_s=600.0,
-            min_window_fill=0.5,
-            discharge_coefficient=0.65,
-            ambient_pressure_pa=0.0,
-            reference_temperature_k=293.15,
-            policy=LevelPolicy(0.002, 0.03, 5.0, 0.5),
-            min_window_s=4.0,
-            false_alarm_interval_days=365.0,
-            temperature_lag_s=LAG_S,
-            temperature_window_s=600.0,
-        )
-    )
 
 
 def _raised_after_a_step(
@@ -54,25 +28,22 @@ def _raised_after_a_step(
     leak_pa_per_s: float = 0.0,
     leak_at_s: float = math.inf,
 ) -> list[tuple[float, str]]:
-    """Quiet gas until STEP_AT_S, then the wall steps by `step_k`; the gas follows it
-    with `gas_time_constant_s`, the die the gas with LAG_S (Euler steps at the
-    sample rate); from `leak_at_s` the gas is lost at `leak_pa_per_s`. What the
-    zone raised: (time, level: reason)."""
-    detector = _module()
-    rng = random.Random(seed)
-    dt = 1.0 / RATE_HZ
-    gas_k = sensor_k = T0_K
-    lost_pa = 0.0  # at T0_K
+    """The ISS-class module sealed until STEP_AT_S, then the wall steps by
+    `step_k` (`hil.heater_step`); from `leak_at_s` the gas is lost at
+    `leak_pa_per_s`. What the zone raised: (time, level: reason)."""
+    detector = module_detector()
     raised = []
-    for k in range(int((STEP_AT_S + seconds_after) * RATE_HZ)):
-        t = k * dt
-        wall_k = T0_K + (step_k if t >= STEP_AT_S else 0.0)
-        gas_k += (wall_k - gas_k) * dt / gas_time_constant_s
-        sensor_k += (gas_k - sensor_k) * dt / LAG_S
-        if t >= leak_at_s:
-            lost_pa += leak_pa_per_s * dt
-        pressure = (P0_PA - lost_pa) * gas_k / T0_K + rng.gauss(0.0, 1.6)
-        detector.add_sample("s", t, pressure, sensor_k - 273.15 + rng.gauss(0.0, 0.002))
+    for t, pressure, temperature_c in heater_step_samples(
+        step_k=step_k,
+        step_at_s=STEP_AT_S,
+        duration_s=STEP_AT_S + seconds_after,
+        rate_hz=RATE_HZ,
+        seed=seed,
+        gas_time_constant_s=gas_time_constant_s,
+        leak_pa_per_s=leak_pa_per_s,
+        leak_at_s=leak_at_s,
+    ):
+        detector.add_sample("s", t, pressure, temperature_c)
         assessment = detector.assess()
         if assessment is not None and assessment.level is not Level.OK and assessment.level_changed:
             raised.append((t, f"{assessment.level.value}: {assessment.reason}"))

@@ -83,3 +83,13 @@ def test_the_transient_lasts_five_lags() -> None:
     events = _found_at(STEP_AT_S + 20.0)
     assert events.transient(STEP_AT_S + 4.0 * LAG_S)
     assert not events.transient(STEP_AT_S + 6.0 * LAG_S)
+
+
+def test_the_fitted_curve_follows_the_die_through_the_step() -> None:
+    now_s = STEP_AT_S + 2.0 * LAG_S
+    events = _found_at(STEP_AT_S + 20.0)
+    times, means = _blocks(now_s)
+    fit = events.fit(now_s, times, means, closed=2)
+    assert fit is not None
+    for t_s in (now_s - 500.0, STEP_AT_S - 5.0, STEP_AT_S + 10.0, STEP_AT_S + 40.0, now_s):
+        assert fit.value_at(t_s) == pytest.approx(_die_k(t_s), abs=4.0 * BLOCK_NOISE_K)

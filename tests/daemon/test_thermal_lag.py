@@ -8,10 +8,10 @@ import random
 
 import pytest
 
-from hullwatch.daemon.detector import ZoneDetector, ZoneParameters
+from hullwatch.daemon.detector import ZoneDetector
 from hullwatch.daemon.lag_estimate import lag_disagrees
-from hullwatch.daemon.levels import LevelPolicy
 from hullwatch.daemon.thermal_lag import SlidingCubicFit
+from hullwatch.hil.heater_step import module_detector
 
 P0_PA = 101_300.0
 T0_K = 295.0
@@ -22,23 +22,8 @@ RATE_HZ = 5.0
 
 
 def _zone(lag_s: float) -> ZoneDetector:
-    return ZoneDetector(
-        ZoneParameters(
-            zone_id="station",
-            volume_m3=916.0,
-            floor_pa=70_000.0,
-            window_s=600.0,
-            min_window_fill=0.5,
-            discharge_coefficient=0.65,
-            ambient_pressure_pa=0.0,
-            reference_temperature_k=293.15,
-            policy=LevelPolicy(0.002, 0.03, 5.0, 0.5),
-            min_window_s=4.0,
-            false_alarm_interval_days=365.0,
-            temperature_lag_s=lag_s,
-            temperature_window_s=600.0,
-        )
-    )
+    """The ISS-class bank on a 916 m³ station."""
+    return module_detector(lag_s, volume_m3=916.0)
 
 
 def _sealed_cycle(detector: ZoneDetector, seconds: float, seed: int) -> list[float]:
