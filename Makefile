@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: setup test lint bench bench-detection bench-lag bench-hil soak demo clean
+.PHONY: setup test test-fast lint bench bench-detection bench-lag bench-hil soak demo clean
 
 setup: ## venv, the package with its dev tools, and Mosquitto and PostgreSQL where they are missing
 	./scripts/install-mosquitto
@@ -14,6 +14,9 @@ setup: ## venv, the package with its dev tools, and Mosquitto and PostgreSQL whe
 
 test: lint ## lint and type-check, then every test (unit, driver, simulator, real broker)
 	$(BIN)/pytest
+
+test-fast: lint ## the inner loop: every test that starts no process and runs no whole scenario (markers `integration`, `hil`)
+	HULLWATCH_TEST_FAST=1 $(BIN)/pytest -m "not integration and not hil"
 
 lint: ## ruff (lint and format) and mypy --strict
 	$(BIN)/ruff check .

@@ -164,6 +164,7 @@ def test_two_sensors_in_one_file_are_reported_apart(
     assert white_sd["b"] == pytest.approx(3.0, rel=0.15)
 
 
+@pytest.mark.integration  # starts a process
 def test_the_daemon_cli_registers_characterize_without_importing_numpy() -> None:
     import subprocess
     import sys

@@ -5,8 +5,13 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from hullwatch.archive.config import load_archive_config
 from hullwatch.hil.processes import hullwatch_command
+
+# Runs the CLI in a subprocess: out of `make test-fast`.
+pytestmark = pytest.mark.integration
 
 GOOD = '[postgres]\nconninfo = "host=127.0.0.1 dbname=hullwatch"\n'
 

@@ -17,6 +17,9 @@ from hullwatch.daemon.exit_codes import ExitCode
 
 from ..imported_modules import imported_modules, simulator_modules
 
+# Runs the CLI in a subprocess: out of `make test-fast`.
+pytestmark = pytest.mark.integration
+
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 CONFIG_CASES = Path(__file__).resolve().parent / "config_cases"
 

@@ -554,6 +554,7 @@ def run_check_config(path: Path, **extra_env: str) -> subprocess.CompletedProces
     )
 
 
+@pytest.mark.integration  # starts a process
 @pytest.mark.parametrize("name", SHIPPED_CONFIGS)
 def test_command_accepts_shipped_configs(name: str) -> None:
     result = run_check_config(CONFIG_DIR / name)
@@ -561,6 +562,7 @@ def test_command_accepts_shipped_configs(name: str) -> None:
     assert ": ok: station" in result.stdout
 
 
+@pytest.mark.integration  # starts a process
 @pytest.mark.parametrize(
     ("case", "key_path"),
     [
@@ -576,6 +578,7 @@ def test_command_rejects_broken_configs(case: str, key_path: str) -> None:
     assert key_path in result.stdout
 
 
+@pytest.mark.integration  # starts a process
 def test_command_names_the_environment_variable() -> None:
     result = run_check_config(CONFIG_DIR / "demo.toml", HULLWATCH_MQTT__PORT="0")
     assert result.returncode == 78, result.stdout + result.stderr

@@ -127,6 +127,7 @@ def test_a_failing_save_is_logged_not_raised(tmp_path: Path) -> None:
     assert line["event"] == "cannot save the learned noise"
 
 
+@pytest.mark.integration  # starts a process
 def test_kill_9_during_saves_leaves_one_whole_file(tmp_path: Path) -> None:
     path = tmp_path / "noise.json"
     texts = ("x" * 2_000_000, "y" * 2_000_000)

@@ -215,6 +215,7 @@ def test_fsync_policy_full_for_add_normal_for_seq_and_remove(tmp_path: Path) -> 
     assert statements[insert - 2 : insert] == ["PRAGMA synchronous = FULL", "BEGIN IMMEDIATE"]
 
 
+@pytest.mark.integration  # starts a process
 def test_what_was_added_survives_kill_9(tmp_path: Path) -> None:
     child = textwrap.dedent(
         f"""

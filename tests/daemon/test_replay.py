@@ -301,6 +301,7 @@ def test_bad_durations(text: str) -> None:
         parse_duration_s(text)
 
 
+@pytest.mark.integration  # starts a process
 def test_run_does_not_import_record_or_replay() -> None:
     code = (
         "import sys\n"

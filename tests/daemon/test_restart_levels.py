@@ -211,6 +211,7 @@ def test_clearing_a_retained_alert_forgets_its_level(tmp_path: Path) -> None:
         reopened.close()
 
 
+@pytest.mark.integration  # starts a process
 def test_the_level_queued_right_before_kill_9_is_kept(tmp_path: Path) -> None:
     child = textwrap.dedent(
         f"""

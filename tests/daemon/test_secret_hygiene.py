@@ -92,10 +92,12 @@ def _mqtt(tmp_path: Path, *, mode: int, verify_hostname: bool = True) -> MqttSet
     )
 
 
+@pytest.mark.integration  # starts a process
 def test_secrets_kept_tight_give_no_warning(tmp_path: Path) -> None:
     assert secret_warnings(_mqtt(tmp_path, mode=0o600)) == []
 
 
+@pytest.mark.integration  # starts a process
 def test_loose_secret_files_and_a_disabled_hostname_check_are_warned_about(
     tmp_path: Path,
 ) -> None:
@@ -113,6 +115,7 @@ def test_loose_secret_files_and_a_disabled_hostname_check_are_warned_about(
     assert "names" in warnings[2].fix
 
 
+@pytest.mark.integration  # starts a process
 def test_group_readable_is_loose_too(tmp_path: Path) -> None:
     warnings = secret_warnings(_mqtt(tmp_path, mode=0o640))
     assert [w.key_path for w in warnings] == ["mqtt.password_file", "mqtt.tls_key_file"]

@@ -12,6 +12,9 @@ import pytest
 from hullwatch.hil.accelerated import run_accelerated
 from hullwatch.hil.scenario import Scenario
 
+# Whole scenarios through the daemon's code: out of `make test-fast`.
+pytestmark = pytest.mark.hil
+
 SCENARIO = """
 title = "A lagging die configured as not lagging"
 seed = 60

@@ -11,6 +11,9 @@ import pytest
 from hullwatch.hil.accelerated import run_accelerated
 from hullwatch.hil.scenario import load_scenario
 
+# Whole scenarios through the daemon's code: out of `make test-fast`.
+pytestmark = pytest.mark.hil
+
 REFERENCE = Path(__file__).parents[2] / "hil" / "scenarios" / "reference"
 IN_CI = (
     "iss-2018",

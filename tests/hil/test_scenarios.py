@@ -13,6 +13,9 @@ from hullwatch.hil.accelerated import run_accelerated
 from hullwatch.hil.processes import hullwatch_command
 from hullwatch.hil.scenario import load_scenario
 
+# Whole scenarios through the daemon's code: out of `make test-fast`.
+pytestmark = pytest.mark.hil
+
 SCENARIOS = sorted((Path(__file__).parents[2] / "hil" / "scenarios").glob("*.toml"))
 ACCELERATED = [path for path in SCENARIOS if not load_scenario(path).serial_sensors]
 

@@ -206,6 +206,7 @@ def test_logbooktd_text_file_is_not_a_mat_file(
     assert "not a readable MATLAB 5 file" in err
 
 
+@pytest.mark.integration  # starts a process
 def test_source_read_from_a_commit_of_a_git_repository(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
