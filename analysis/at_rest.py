@@ -7,9 +7,9 @@ thresholds default to "never" so that a single-window zone only reports.
 
 from __future__ import annotations
 
-from hullwatch.daemon.detector import ZoneDetector
-from hullwatch.daemon.levels import LevelPolicy
-from hullwatch.daemon.zone_parameters import ZoneParameters
+from hullwatch.daemon.detection.detector import ZoneDetector
+from hullwatch.daemon.detection.levels import LevelPolicy
+from hullwatch.daemon.detection.zone_parameters import ZoneParameters
 
 NEVER_PA_PER_S = 1e9
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hullwatch.daemon.false_alarm import window_thresholds
-from hullwatch.daemon.physics import KELVIN_AT_0_C
+from hullwatch.daemon.detection.false_alarm import window_thresholds
+from hullwatch.daemon.detection.physics import KELVIN_AT_0_C
 
 from .allan import AllanPoint, allan_deviation
 from .noise_model import PowerLawNoise, fit_power_law

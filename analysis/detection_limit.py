@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from hullwatch.daemon.noise_model import NoiseModel
+from hullwatch.daemon.detection.noise_model import NoiseModel
 
 # The scan: from 1 ms to 10⁸ s (three years), 50 points per decade.
 SCAN_FROM_S = 1e-3

@@ -15,7 +15,7 @@ baseline runs over that same stream afterwards, so both see identical data.
 
 **The least-squares limit.** A least-squares slope over T seconds scatters with
 the variance of the noise model, V(T) = 12a/T³ + 8.690·b/T² + 9c/T
-(`daemon/noise_model.py`); a fall r reaches z standard errors once r ≥ z(T)·√V(T),
+(`daemon/detection/noise_model.py`); a fall r reaches z standard errors once r ≥ z(T)·√V(T),
 and the limit is the smallest such T (`analysis/detection_limit.py`; for white
 noise alone it is the closed form (12·z²·σ²/(f·r²))^(1/3)). z(T) is the
 significance the detector itself demands of a window of that length under its
@@ -64,9 +64,9 @@ from typing import Any
 
 from hullwatch.analysis.detection_limit import interpolated_thresholds, least_squares_limit_s
 from hullwatch.daemon.config import Config
-from hullwatch.daemon.noise_estimate import NoiseEstimate
-from hullwatch.daemon.noise_model import NoiseModel
-from hullwatch.daemon.physics import KELVIN_AT_0_C, R_AIR_J_PER_KG_K, hole_diameter_m
+from hullwatch.daemon.detection.noise_estimate import NoiseEstimate
+from hullwatch.daemon.detection.noise_model import NoiseModel
+from hullwatch.daemon.detection.physics import KELVIN_AT_0_C, R_AIR_J_PER_KG_K, hole_diameter_m
 from hullwatch.daemon.service import zone_parameters
 from hullwatch.hil.accelerated import run_accelerated
 from hullwatch.hil.hil_config import daemon_config
@@ -486,7 +486,7 @@ def _tables(runs: dict[tuple[str, str], CaseRun]) -> str:
         against.append("| " + " | ".join(cells) + " |")
         findings += _findings(run, false_alarms)
     notes = [
-        "a, b, c: V₃(τ) = a/τ + b + c·τ (daemon/noise_model.py); limits: the smallest T "
+        "a, b, c: V₃(τ) = a/τ + b + c·τ (daemon/detection/noise_model.py); limits: the smallest T "
         "with |dP/dt| ≥ z(T)·√V(T) (analysis/detection_limit.py), z the detector's threshold "
         "for a window of T (shown at the configured limit); ratio = hullwatch / limit.",
         f"baselines: slope between {BASELINE_SMOOTH_S:g} s means {BASELINE_WINDOW_S:g} s apart",

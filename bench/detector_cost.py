@@ -18,8 +18,8 @@ import random
 import time
 import tracemalloc
 
-from hullwatch.daemon.detector import ZoneDetector, ZoneParameters
-from hullwatch.daemon.levels import LevelPolicy
+from hullwatch.daemon.detection.detector import ZoneDetector, ZoneParameters
+from hullwatch.daemon.detection.levels import LevelPolicy
 
 RATE_HZ = 25.0
 SAMPLES = 50_000

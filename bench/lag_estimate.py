@@ -34,8 +34,8 @@ from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
-from hullwatch.daemon.lag_estimate import LagEstimate, LagEstimator
-from hullwatch.daemon.physics import KELVIN_AT_0_C
+from hullwatch.daemon.detection.lag_estimate import LagEstimate, LagEstimator
+from hullwatch.daemon.detection.physics import KELVIN_AT_0_C
 from hullwatch.hil.accelerated import run_accelerated
 from hullwatch.hil.sample_tap import detector_samples
 from hullwatch.hil.scenario import Scenario, load_scenario

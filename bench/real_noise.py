@@ -37,8 +37,8 @@ from hullwatch.analysis.at_rest import at_rest_bank, at_rest_zone
 from hullwatch.analysis.detection_limit import interpolated_thresholds
 from hullwatch.analysis.recording_csv import RecordingError, SensorSeries, read_recording
 from hullwatch.analysis.slope_spread import slope_spread
-from hullwatch.daemon.detector import ZoneDetector
-from hullwatch.daemon.levels import Level
+from hullwatch.daemon.detection.detector import ZoneDetector
+from hullwatch.daemon.detection.levels import Level
 
 DEFAULT = Path(__file__).parents[1] / "tests" / "data" / "ms5611_gy63_bench_excerpt_char.csv"
 CALIBRATION_WINDOWS_S = (4.0, 8.0, 16.0, 30.0, 60.0)

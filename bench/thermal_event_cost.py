@@ -1,5 +1,5 @@
 """What a thermal event costs the detector: µs per sample after a heater step, with
-the event fit (`daemon/thermal_events.py`) and without it, side by side.
+the event fit (`daemon/detection/thermal_events.py`) and without it, side by side.
 
     .venv/bin/python bench/thermal_event_cost.py [--rounds 2]
 
@@ -18,7 +18,7 @@ import argparse
 import math
 import time
 
-from hullwatch.daemon import thermal_events
+from hullwatch.daemon.detection import thermal_events
 from hullwatch.hil.heater_step import heater_step_samples, module_detector
 
 RATE_HZ = 25.0

@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from .assessment import Assessment
-from .lag_estimate import LagEstimate
+from .detection.assessment import Assessment
+from .detection.lag_estimate import LagEstimate
 from .poller import SensorPoller
 
 ALERT_SCHEMA_VERSION = 1

@@ -30,8 +30,8 @@ from hullwatch.drivers.sensor import Reading
 
 from .alert_document import alert_document, telemetry_document
 from .config import Config
-from .detector import Assessment
-from .physics import KELVIN_AT_0_C
+from .detection.detector import Assessment
+from .detection.physics import KELVIN_AT_0_C
 from .replay_input import InputSample
 from .sample_guard import SampleGuard
 from .topics import Topics

@@ -45,10 +45,10 @@ from hullwatch.drivers.transports import I2CBusOpener, open_i2c_bus
 
 from .alert_document import alert_document, health_document, telemetry_document
 from .config import Config, ConfigError, load_config
-from .detector import Assessment
+from .detection.detector import Assessment
+from .detection.lag_estimate import LagEstimate, lag_agrees, lag_disagrees
+from .detection.levels import Level
 from .exit_codes import ExitCode
-from .lag_estimate import LagEstimate, lag_agrees, lag_disagrees
-from .levels import Level
 from .logging_setup import configure_logging
 from .noise_store import (
     NOISE_FILE,

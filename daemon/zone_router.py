@@ -32,9 +32,9 @@ import dataclasses
 from collections.abc import Callable, Mapping
 
 from .config import Config
-from .detector import Assessment, ZoneDetector, ZoneParameters
-from .lag_estimate import LagEstimate
-from .levels import Level, LevelPolicy
+from .detection.detector import Assessment, ZoneDetector, ZoneParameters
+from .detection.lag_estimate import LagEstimate
+from .detection.levels import Level, LevelPolicy
 
 # (assessment, kind, t_s): kind is `level_change` or `update`, as in the alert document.
 AlertSink = Callable[[Assessment, str, float], None]

@@ -13,7 +13,7 @@ heater steps) with time constant τ_wall. Gas leaving through a hole carries
 its enthalpy, so a fast blow-down cools the gas adiabatically,
 T/T0 = (P/P0)^((γ−1)/γ), until the wall warms it back.
 
-Every opening is an orifice (`hullwatch.daemon.physics`: choked while the
+Every opening is an orifice (`hullwatch.daemon.detection.physics`: choked while the
 downstream/upstream ratio is below critical, subsonic above it; the upstream
 side is the higher pressure and the gas carries the upstream temperature):
 holes to the zone's ambient, valves to a reservoir (the ambient, or a supply
@@ -42,7 +42,11 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from hullwatch.daemon.physics import GAMMA_AIR, R_AIR_J_PER_KG_K, orifice_mass_flow_kg_per_s
+from hullwatch.daemon.detection.physics import (
+    GAMMA_AIR,
+    R_AIR_J_PER_KG_K,
+    orifice_mass_flow_kg_per_s,
+)
 
 CV_AIR_J_PER_KG_K = R_AIR_J_PER_KG_K / (GAMMA_AIR - 1.0)
 CP_AIR_J_PER_KG_K = GAMMA_AIR * CV_AIR_J_PER_KG_K

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hullwatch.daemon.alert_document import alert_document, telemetry_document
-from hullwatch.daemon.assessment import Assessment
-from hullwatch.daemon.lag_estimate import LagEstimate
-from hullwatch.daemon.levels import Level
+from hullwatch.daemon.detection.assessment import Assessment
+from hullwatch.daemon.detection.lag_estimate import LagEstimate
+from hullwatch.daemon.detection.levels import Level
 from hullwatch.daemon.topics import Topics
 
 PREFIX = "hullwatch"

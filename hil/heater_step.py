@@ -11,8 +11,8 @@ import math
 import random
 from collections.abc import Iterator
 
-from hullwatch.daemon.detector import ZoneDetector, ZoneParameters
-from hullwatch.daemon.levels import LevelPolicy
+from hullwatch.daemon.detection.detector import ZoneDetector, ZoneParameters
+from hullwatch.daemon.detection.levels import LevelPolicy
 
 P0_PA = 101_300.0
 T0_K = 295.0

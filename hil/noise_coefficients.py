@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
-from hullwatch.daemon.noise_model import NoiseModel
+from hullwatch.daemon.detection.noise_model import NoiseModel
 from hullwatch.drivers.bmp3 import device as bmp3_device
 from hullwatch.drivers.bmp3.variants import variant_by_name as bmp3_variant
 from hullwatch.drivers.ms5611 import device as ms5611_device

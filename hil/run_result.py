@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hullwatch.daemon.physics import R_AIR_J_PER_KG_K
+from hullwatch.daemon.detection.physics import R_AIR_J_PER_KG_K
 
 from .expectations import Observed, Truth, Verdict, judge
 from .scenario import Scenario

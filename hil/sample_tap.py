@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from hullwatch.daemon.detector import ZoneDetector
+from hullwatch.daemon.detection.detector import ZoneDetector
 
 
 @dataclass

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hullwatch.daemon.physics import KELVIN_AT_0_C
+from hullwatch.daemon.detection.physics import KELVIN_AT_0_C
 from hullwatch.drivers.ms5611 import variant_by_name as ms56xx_variant
 
 from .bmp3_sim import Bmp3Simulator

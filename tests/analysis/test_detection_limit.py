@@ -12,8 +12,8 @@ from hullwatch.analysis.detection_limit import (
     least_squares_limit_s,
     white_limit_s,
 )
-from hullwatch.daemon.false_alarm import window_thresholds
-from hullwatch.daemon.noise_model import NoiseModel
+from hullwatch.daemon.detection.false_alarm import window_thresholds
+from hullwatch.daemon.detection.noise_model import NoiseModel
 
 # A bank of windows 4 s to 512 s, √2 apart, with one false alarm a year.
 BANK_S = tuple(4.0 * 2 ** (k / 2) for k in range(15))

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from hullwatch.daemon.detector import ZoneDetector, ZoneParameters
-from hullwatch.daemon.levels import Level, LevelPolicy
-from hullwatch.daemon.physics import R_AIR_J_PER_KG_K, orifice_mass_flow_kg_per_s
+from hullwatch.daemon.detection.detector import ZoneDetector, ZoneParameters
+from hullwatch.daemon.detection.levels import Level, LevelPolicy
+from hullwatch.daemon.detection.physics import R_AIR_J_PER_KG_K, orifice_mass_flow_kg_per_s
 
 RATE_HZ = 25.0
 P0_PA = 101_325.0
@@ -404,7 +404,7 @@ def test_the_budget_pays_for_the_pooled_tests() -> None:
     """2K − 1 tests share the budget: every window's z is above that of K tests."""
     with_pooled = _bank().thresholds_sigma
     parameters = _bank().parameters
-    from hullwatch.daemon.false_alarm import window_thresholds
+    from hullwatch.daemon.detection.false_alarm import window_thresholds
 
     alone = window_thresholds(parameters.windows_s, 365.0)
     assert all(a > b for a, b in zip(with_pooled, alone, strict=True))

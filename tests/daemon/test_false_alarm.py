@@ -7,14 +7,14 @@ from collections.abc import Callable
 
 import pytest
 
-from hullwatch.daemon.false_alarm import (
+from hullwatch.daemon.detection.false_alarm import (
     SECONDS_PER_DAY,
     crossing_rate_per_s,
     student_threshold,
     threshold_sigma,
     window_thresholds,
 )
-from hullwatch.daemon.window_bank import LineFitBank
+from hullwatch.daemon.detection.window_bank import LineFitBank
 
 
 def test_threshold_solves_the_rate() -> None:

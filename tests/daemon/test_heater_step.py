@@ -11,8 +11,8 @@ import math
 
 import pytest
 
-from hullwatch.daemon import thermal_events, thermal_misfit
-from hullwatch.daemon.levels import Level
+from hullwatch.daemon.detection import thermal_events, thermal_misfit
+from hullwatch.daemon.detection.levels import Level
 from hullwatch.hil.heater_step import GAS_TIME_CONSTANT_S, heater_step_samples, module_detector
 
 RATE_HZ = 5.0

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hullwatch.daemon.lag_estimate import (
+from hullwatch.daemon.detection.lag_estimate import (
     LagEstimate,
     LagEstimator,
     _segment_fit,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hullwatch.daemon.linear_fit import SlidingLineFit
+from hullwatch.daemon.detection.linear_fit import SlidingLineFit
 
 RATE_HZ = 25.0
 WINDOW_S = 30.0

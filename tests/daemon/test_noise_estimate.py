@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 import random
 
-from hullwatch.daemon.noise_estimate import NoiseEstimate
-from hullwatch.daemon.noise_prior import DEFAULT_NOISE_PRIOR
+from hullwatch.daemon.detection.noise_estimate import NoiseEstimate
+from hullwatch.daemon.detection.noise_prior import DEFAULT_NOISE_PRIOR
 
 RATE_HZ = 25.0
 WHITE_PA = 1.0

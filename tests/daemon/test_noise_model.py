@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from hullwatch.daemon.noise_model import (
+from hullwatch.daemon.detection.noise_model import (
     SLOPE_PER_FLICKER,
     SLOPE_PER_RANDOM_WALK,
     THIRD_DIFFERENCE_PER_DIFFUSION,

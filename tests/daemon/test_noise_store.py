@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from hullwatch.daemon.detector import ZoneDetector
-from hullwatch.daemon.levels import LevelPolicy
+from hullwatch.daemon.detection.detector import ZoneDetector
+from hullwatch.daemon.detection.levels import LevelPolicy
+from hullwatch.daemon.detection.zone_parameters import ZoneParameters
 from hullwatch.daemon.noise_store import (
     NoiseFileError,
     NoiseStore,
@@ -24,7 +25,6 @@ from hullwatch.daemon.noise_store import (
     parse_noise,
     write_atomically,
 )
-from hullwatch.daemon.zone_parameters import ZoneParameters
 
 
 def _detector() -> ZoneDetector:

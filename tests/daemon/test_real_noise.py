@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from hullwatch.analysis.at_rest import NEVER_PA_PER_S, at_rest_bank, at_rest_zone
-from hullwatch.daemon.detector import ZoneDetector
-from hullwatch.daemon.levels import Level
+from hullwatch.daemon.detection.detector import ZoneDetector
+from hullwatch.daemon.detection.levels import Level
 
 EXCERPT = Path(__file__).parent.parent / "data" / "ms5611_gy63_bench_excerpt_char.csv"
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from hullwatch.daemon.assessment import Assessment
 from hullwatch.daemon.config import Config, load_config
-from hullwatch.daemon.levels import Level
+from hullwatch.daemon.detection.assessment import Assessment
+from hullwatch.daemon.detection.levels import Level
 from hullwatch.daemon.outbox import Kind, Outbox
 from hullwatch.daemon.published_levels import published_levels
 from hullwatch.daemon.topics import Topics

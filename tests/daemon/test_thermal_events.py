@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from hullwatch.daemon.thermal_events import EVENT_SIGMA, MIN_GAP_LAGS, ThermalEvents
+from hullwatch.daemon.detection.thermal_events import EVENT_SIGMA, MIN_GAP_LAGS, ThermalEvents
 
 LAG_S = 50.0
 WINDOW_S = 600.0

@@ -8,9 +8,9 @@ import random
 
 import pytest
 
-from hullwatch.daemon.detector import ZoneDetector
-from hullwatch.daemon.lag_estimate import lag_disagrees
-from hullwatch.daemon.thermal_lag import SlidingCubicFit
+from hullwatch.daemon.detection.detector import ZoneDetector
+from hullwatch.daemon.detection.lag_estimate import lag_disagrees
+from hullwatch.daemon.detection.thermal_lag import SlidingCubicFit
 from hullwatch.hil.heater_step import module_detector
 
 P0_PA = 101_300.0

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from hullwatch.daemon.linear_fit import SlidingLineFit
-from hullwatch.daemon.window_bank import LineFitBank, geometric_windows
+from hullwatch.daemon.detection.linear_fit import SlidingLineFit
+from hullwatch.daemon.detection.window_bank import LineFitBank, geometric_windows
 
 
 def test_every_window_matches_a_lone_sliding_fit() -> None:

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 from rich.console import Console
 
+from hullwatch.daemon.detection.levels import Level
 from hullwatch.daemon.fleet_view import FleetState, plain_line, render_table
-from hullwatch.daemon.levels import Level
 from hullwatch.hil.broker import MosquittoBroker
 from hullwatch.hil.fleet_load import alert_message
 from hullwatch.hil.processes import hullwatch_command

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from hullwatch.daemon.physics import (
+from hullwatch.daemon.detection.physics import (
     GAMMA_AIR,
     R_AIR_J_PER_KG_K,
     critical_pressure_ratio,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hullwatch.daemon.noise_estimate import NoiseEstimate
+from hullwatch.daemon.detection.noise_estimate import NoiseEstimate
 from hullwatch.hil.noise_coefficients import configured_noise_model, third_difference_model
 from hullwatch.hil.scenario import load_scenario
 from hullwatch.hil.sensor_noise import SlowNoise, SlowNoiseParameters

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from hullwatch.daemon.physics import R_AIR_J_PER_KG_K, orifice_mass_flow_kg_per_s
+from hullwatch.daemon.detection.physics import R_AIR_J_PER_KG_K, orifice_mass_flow_kg_per_s
 from hullwatch.hil.run_result import truth_at
 from hullwatch.hil.scenario import Scenario
 from hullwatch.hil.world import World

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from hullwatch.daemon.physics import R_AIR_J_PER_KG_K, orifice_mass_flow_kg_per_s
+from hullwatch.daemon.detection.physics import R_AIR_J_PER_KG_K, orifice_mass_flow_kg_per_s
 from hullwatch.hil.broker import MosquittoBroker
 from hullwatch.hil.mqtt_recorder import MqttRecorder, Received
 from hullwatch.hil.processes import ManagedProcess

@@ -1,0 +1,94 @@
+"""The dependency rules of docs/architecture.md, over the import graph as written
+(every `import` and `from … import` in the source, static: a lazy import inside a
+function counts as much as one at the top)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DETECTION = ROOT / "daemon" / "detection"
+# What the detection room may use of the standard library: computation only, no
+# I/O and no clock.
+PURE_STDLIB = frozenset(
+    {
+        "__future__",
+        "array",
+        "bisect",
+        "collections",
+        "dataclasses",
+        "enum",
+        "functools",
+        "heapq",
+        "itertools",
+        "math",
+        "operator",
+        "statistics",
+        "typing",
+    }
+)
+
+
+def _imports(path: Path) -> Iterator[tuple[int, str, int]]:
+    """(line, module, relative level) of every import in `path`."""
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name, 0
+        elif isinstance(node, ast.ImportFrom):
+            if node.level and node.module is None:
+                for alias in node.names:
+                    yield node.lineno, alias.name, node.level
+            else:
+                yield node.lineno, node.module or "", node.level
+
+
+def _sources(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+def test_the_rules_see_the_code() -> None:
+    """The scan finds the room and its imports (a rule over nothing cannot fail)."""
+    modules = {path.stem for path in DETECTION.glob("*.py")}
+    assert {"detector", "sensor_lines", "thermal_events", "noise_estimate"} <= modules
+    assert any(module == "math" for _, module, _ in _imports(DETECTION / "physics.py"))
+
+
+@pytest.mark.parametrize("path", sorted(DETECTION.glob("*.py")), ids=lambda path: path.name)
+def test_detection_imports_only_pure_code_and_itself(path: Path) -> None:
+    room = {p.stem for p in DETECTION.glob("*.py")}
+    wrong = []
+    for line, module, level in _imports(path):
+        if level == 1 and module.split(".")[0] in room:
+            continue
+        if level == 0 and module.split(".")[0] in PURE_STDLIB:
+            continue
+        wrong.append(f"{path.relative_to(ROOT)}:{line}: {'.' * level}{module}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("folder", ["daemon", "drivers", "archive"])
+def test_the_daemon_drivers_and_archive_never_import_the_simulator(folder: str) -> None:
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line}: {module}"
+        for path in _sources(folder)
+        for line, module, level in _imports(path)
+        if level == 0 and module.startswith("hullwatch.hil")
+    ]
+    assert wrong == []
+
+
+def test_drivers_know_nothing_of_the_daemon() -> None:
+    """Chip logic and transports stand alone: the daemon uses the drivers, never
+    the other way round."""
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line}: {module}"
+        for path in _sources("drivers")
+        for line, module, level in _imports(path)
+        if level == 0 and module.startswith(("hullwatch.daemon", "hullwatch.archive"))
+    ]
+    assert wrong == []
