@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hullwatch.daemon.config import Config, ConfigError, load_config
 from hullwatch.daemon.exit_codes import ExitCode
+from hullwatch.daemon.settings.config import Config, ConfigError, load_config
 
 # numpy, scipy and allantools are imported when the command runs, not when the
 # daemon's CLI registers it: `hullwatch run` must start without the extra.

@@ -27,8 +27,8 @@ def register(commands: Any) -> None:
 
 def _main(args: argparse.Namespace) -> int:
     # Imported here: every `hullwatch` command loads this module to register `archive`.
-    from hullwatch.daemon.config import ConfigError
-    from hullwatch.daemon.logging_setup import configure_logging
+    from hullwatch.daemon.service.logging_setup import configure_logging
+    from hullwatch.daemon.settings.config import ConfigError
 
     from .config import load_archive_config
 

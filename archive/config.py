@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from hullwatch.daemon.config import (
+from hullwatch.daemon.settings.config import (
     MISSING,
     ConfigError,
     ConfigProblem,
@@ -35,7 +35,7 @@ from hullwatch.daemon.config import (
     read_toml,
     render_key_path,
 )
-from hullwatch.daemon.config_env import apply_env_overrides
+from hullwatch.daemon.settings.config_env import apply_env_overrides
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 

@@ -1,7 +1,7 @@
 """From an MQTT message to a row of the archive, or the reason it cannot be one.
 
-Pure: no I/O. The shapes are the daemon's (`hullwatch.daemon.alert_document`,
-`hullwatch.daemon.topics`, the README's "MQTT topics and payloads"). Fields a newer
+Pure: no I/O. The shapes are the daemon's (`hullwatch.daemon.delivery.alert_document`,
+`hullwatch.daemon.delivery.topics`, the README's "MQTT topics and payloads"). Fields a newer
 daemon adds are ignored; a field the archive stores that is missing or of the wrong
 type, a station or zone that differs from the topic's, or a topic the archive does
 not know makes a `Rejection` (stored in the `rejected` table, never dropped).

@@ -37,8 +37,8 @@ from typing import Any
 
 import structlog
 
-from hullwatch.daemon.mqtt_errors import MqttError
-from hullwatch.daemon.mqtt_session import ConnectOptions, Message, MqttSession
+from hullwatch.daemon.delivery.mqtt_errors import MqttError
+from hullwatch.daemon.delivery.mqtt_session import ConnectOptions, Message, MqttSession
 
 from .config import ArchiveConfig
 from .documents import Cleared, Rejection, parse_message

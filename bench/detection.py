@@ -63,11 +63,11 @@ from pathlib import Path
 from typing import Any
 
 from hullwatch.analysis.detection_limit import interpolated_thresholds, least_squares_limit_s
-from hullwatch.daemon.config import Config
 from hullwatch.daemon.detection.noise_estimate import NoiseEstimate
 from hullwatch.daemon.detection.noise_model import NoiseModel
 from hullwatch.daemon.detection.physics import KELVIN_AT_0_C, R_AIR_J_PER_KG_K, hole_diameter_m
-from hullwatch.daemon.service import zone_parameters
+from hullwatch.daemon.service.service import zone_parameters
+from hullwatch.daemon.settings.config import Config
 from hullwatch.hil.accelerated import run_accelerated
 from hullwatch.hil.hil_config import daemon_config
 from hullwatch.hil.noise_coefficients import configured_noise_model

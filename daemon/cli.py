@@ -124,13 +124,13 @@ def chosen_command(argv: Sequence[str]) -> str | None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .service import run_service
+    from .service.service import run_service
 
     return run_service(args.config)
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    from .check_config import check_config
+    from .settings.check_config import check_config
 
     return check_config(args.config, stream=sys.stdout)
 

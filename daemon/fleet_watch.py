@@ -7,10 +7,10 @@ import asyncio
 import sys
 from typing import Any, TextIO
 
+from .delivery.mqtt_errors import MqttError
+from .delivery.mqtt_session import MqttSession
 from .exit_codes import ExitCode
 from .fleet_view import FleetState, plain_line, render_table
-from .mqtt_errors import MqttError
-from .mqtt_session import MqttSession
 from .watch import broker_session
 
 REFRESH_INTERVAL_S = 0.5  # a terminal redraw at most this often, however busy the fleet

@@ -19,13 +19,13 @@ import time
 
 import structlog
 
-from .config import Config, ConfigError, load_config
 from .exit_codes import ExitCode
-from .logging_setup import configure_logging
-from .poller import Health, Sample, SensorPoller
-from .recording import Recorder
-from .sample_guard import SampleGuard
-from .sensors import SensorFactory
+from .service.logging_setup import configure_logging
+from .service.poller import Health, Sample, SensorPoller
+from .service.recording import Recorder
+from .service.sample_guard import SampleGuard
+from .service.sensors import SensorFactory
+from .settings.config import Config, ConfigError, load_config
 
 log = structlog.get_logger("hullwatch.record")
 

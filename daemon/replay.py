@@ -28,15 +28,15 @@ from typing import Any, Final
 
 from hullwatch.drivers.sensor import Reading
 
-from .alert_document import alert_document, telemetry_document
-from .config import Config
+from .delivery.alert_document import alert_document, telemetry_document
+from .delivery.topics import Topics
 from .detection.detector import Assessment
 from .detection.physics import KELVIN_AT_0_C
 from .replay_input import InputSample
-from .sample_guard import SampleGuard
-from .topics import Topics
+from .service.sample_guard import SampleGuard
+from .service.zone_router import ZoneRouter
+from .settings.config import Config
 from .watch import format_alert
-from .zone_router import ZoneRouter
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 # Points kept per zone for the plot (halved by taking every other one when full).

@@ -8,10 +8,10 @@ import json
 import sys
 from typing import TextIO
 
-from .config import ConfigError, load_config
 from .exit_codes import ExitCode
 from .replay import ReplayRun
 from .replay_input import RecordingError, expand, merged
+from .settings.config import ConfigError, load_config
 
 
 def run_replay(

@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Final
 
-from .recording import FLAG_RESET, MAGIC
+from .service.recording import FLAG_RESET, MAGIC
 
 REQUIRED: Final = ("t_s", "pressure_pa")
 _GZIP_MAGIC: Final = b"\x1f\x8b"

@@ -37,8 +37,8 @@ from hullwatch.drivers.transports import open_i2c_bus
 from hullwatch.drivers.transports.serial_port import SerialLine
 from hullwatch.drivers.vaisala_ptb import PtbSensor
 
-from .chip_settings import LineTuning, serial_settings
 from .exit_codes import ExitCode
+from .settings.chip_settings import LineTuning, serial_settings
 
 FIRST_ADDRESS = 0x03  # 0x00-0x02 and 0x78-0x7F are reserved by the I2C specification
 LAST_ADDRESS = 0x77

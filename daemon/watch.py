@@ -11,9 +11,9 @@ import sys
 import uuid
 from typing import Any, Final, TextIO
 
+from .delivery.mqtt_errors import MqttError
+from .delivery.mqtt_session import ConnectOptions, MqttSession
 from .exit_codes import ExitCode
-from .mqtt_errors import MqttError
-from .mqtt_session import ConnectOptions, MqttSession
 
 CONNECT_TIMEOUT_S: Final = 10.0
 KEEPALIVE_S: Final = 60

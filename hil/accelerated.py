@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from hullwatch.daemon.config import Config
-from hullwatch.daemon.service import Daemon
+from hullwatch.daemon.service.service import Daemon
+from hullwatch.daemon.settings.config import Config
 from hullwatch.drivers.bus import I2CBus
 from hullwatch.drivers.transports import I2CBusOpener, open_i2c_bus
 

@@ -12,11 +12,11 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hullwatch.daemon.alert_document import alert_document, telemetry_document
+from hullwatch.daemon.delivery.alert_document import alert_document, telemetry_document
+from hullwatch.daemon.delivery.topics import Topics
 from hullwatch.daemon.detection.assessment import Assessment
 from hullwatch.daemon.detection.lag_estimate import LagEstimate
 from hullwatch.daemon.detection.levels import Level
-from hullwatch.daemon.topics import Topics
 
 PREFIX = "hullwatch"
 

@@ -41,10 +41,10 @@ from typing import Any, TextIO
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hullwatch.daemon.config import Config
-from hullwatch.daemon.outbox import Outbox
-from hullwatch.daemon.publisher import Publisher
-from hullwatch.daemon.service import Daemon
+from hullwatch.daemon.delivery.outbox import Outbox
+from hullwatch.daemon.delivery.publisher import Publisher
+from hullwatch.daemon.service.service import Daemon
+from hullwatch.daemon.settings.config import Config
 
 from .daemon_log import daemon_log_to
 from .hil_config import HIL_PREFIX, HIL_STATION, daemon_config

@@ -92,3 +92,49 @@ def test_drivers_know_nothing_of_the_daemon() -> None:
         if level == 0 and module.startswith(("hullwatch.daemon", "hullwatch.archive"))
     ]
     assert wrong == []
+
+
+# Per room of daemon/: the other rooms it must never import (docs/architecture.md).
+# The tools at daemon/'s top level (cli, watch, scan, replay, …) may import any room.
+TOOLS = (
+    "cli",
+    "watch",
+    "fleet_watch",
+    "fleet_view",
+    "scan",
+    "replay",
+    "replay_command",
+    "replay_input",
+    "replay_plot",
+    "record_command",
+)
+FORBIDDEN = {
+    "settings": ("delivery", "service", "detection", *TOOLS),
+    "delivery": ("service", *TOOLS),
+    "service": TOOLS,
+}
+
+
+def _daemon_target(path: Path, module: str, level: int) -> str | None:
+    """The daemon module an import names, as 'room.module' or 'module' (top level);
+    None outside the daemon."""
+    if level == 0:
+        prefix = "hullwatch.daemon."
+        return module[len(prefix) :] if module.startswith(prefix) else None
+    package = list(path.relative_to(ROOT / "daemon").parent.parts)
+    base = package[: len(package) - (level - 1)] if level > 1 else package
+    return ".".join([*base, module]) if module else ".".join(base)
+
+
+@pytest.mark.parametrize("room", sorted(FORBIDDEN))
+def test_each_room_keeps_to_its_side_of_the_flow(room: str) -> None:
+    wrong = []
+    for path in sorted((ROOT / "daemon" / room).glob("*.py")):
+        for line, module, level in _imports(path):
+            target = _daemon_target(path, module, level)
+            if target is None:
+                continue
+            head = target.split(".")[0]
+            if head in FORBIDDEN[room]:
+                wrong.append(f"{path.relative_to(ROOT)}:{line}: {target}")
+    assert wrong == []

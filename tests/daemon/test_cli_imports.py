@@ -62,8 +62,8 @@ def test_daemon_commands_import_no_simulator_module(args: list[str], expected_co
 def test_check_config_imports_the_configuration_not_the_service() -> None:
     result = _hullwatch("check-config", str(CONFIG_DIR / "demo.toml"))
     modules = imported_modules(result.stderr)
-    assert "hullwatch.daemon.config" in modules
-    assert "hullwatch.daemon.service" not in modules
+    assert "hullwatch.daemon.settings.config" in modules
+    assert "hullwatch.daemon.service.service" not in modules
 
 
 def test_top_level_help_lists_every_command() -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from hullwatch.daemon.check_config import check_config
-from hullwatch.daemon.config import (
+from hullwatch.daemon.settings.check_config import check_config
+from hullwatch.daemon.settings.config import (
     MISSING,
     Config,
     ConfigError,
@@ -22,7 +22,7 @@ from hullwatch.daemon.config import (
     SensorSettings,
     load_config,
 )
-from hullwatch.daemon.config_env import field_kind
+from hullwatch.daemon.settings.config_env import field_kind
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO / "config"
@@ -143,7 +143,7 @@ def test_defaults() -> None:
 
 
 def test_a_sensors_own_lag_overrides_the_zones(tmp_path: Path) -> None:
-    from hullwatch.daemon.service import zone_parameters
+    from hullwatch.daemon.service.service import zone_parameters
 
     text = MINIMAL.replace(
         "critical_pa_per_s = 5.0\n", "critical_pa_per_s = 5.0\ntemperature_lag_s = 60\n"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hullwatch.daemon.config import ConfigError, load_config
+from hullwatch.daemon.settings.config import ConfigError, load_config
 
 HEAD = """
 station = "lab"

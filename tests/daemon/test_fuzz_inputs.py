@@ -31,8 +31,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from hullwatch.daemon.check_config import check_config
-from hullwatch.daemon.config import (
+from hullwatch.daemon.settings.check_config import check_config
+from hullwatch.daemon.settings.config import (
     Config,
     ConfigError,
     LoggingSettings,
@@ -339,14 +339,14 @@ def test_the_daemon_subscribes_to_nothing() -> None:
     """The daemon takes no commands over MQTT, so it parses no MQTT payload. If this
     changes, the new subscription's messages must be schema-validated and fuzzed here."""
     subscribers = sorted(
-        source.name
-        for source in DAEMON_DIR.glob("*.py")
+        source.relative_to(DAEMON_DIR).as_posix()
+        for source in DAEMON_DIR.rglob("*.py")
         if re.search(r"\.subscribe\(", source.read_text(encoding="utf-8"))
     )
     # mqtt_session.py offers subscribe (MqttSession.subscribe, over paho's); its only
     # callers are `hullwatch watch` and `watch --fleet`, separate commands (fuzzed here
     # and in tests/fleet/test_fleet_view.py): the publisher never subscribes.
-    assert subscribers == ["fleet_watch.py", "mqtt_session.py", "watch.py"]
+    assert subscribers == ["delivery/mqtt_session.py", "fleet_watch.py", "watch.py"]
 
 
 def _valid_alert() -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Third-party logging goes through structlog (daemon/logging_setup.py): with
+"""Third-party logging goes through structlog (daemon/service/logging_setup.py): with
 `format = "json"` stderr holds JSON lines only, whoever logged."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from hullwatch.daemon.logging_setup import configure_logging
+from hullwatch.daemon.service.logging_setup import configure_logging
 
 
 @pytest.fixture

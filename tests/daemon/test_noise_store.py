@@ -1,4 +1,4 @@
-"""The learned-noise file (daemon/noise_store.py): its shape, a bad file ignored with one
+"""The learned-noise file (daemon/service/noise_store.py): its shape, a bad file ignored with one
 log line, and the atomic write (a real kill -9 of a writer)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from structlog.testing import capture_logs
 from hullwatch.daemon.detection.detector import ZoneDetector
 from hullwatch.daemon.detection.levels import LevelPolicy
 from hullwatch.daemon.detection.zone_parameters import ZoneParameters
-from hullwatch.daemon.noise_store import (
+from hullwatch.daemon.service.noise_store import (
     NoiseFileError,
     NoiseStore,
     learned_octaves,
@@ -135,7 +135,7 @@ def test_kill_9_during_saves_leaves_one_whole_file(tmp_path: Path) -> None:
         f"""
         import sys
         from pathlib import Path
-        from hullwatch.daemon.noise_store import write_atomically
+        from hullwatch.daemon.service.noise_store import write_atomically
         path = Path({str(path)!r})
         texts = ["x" * 2_000_000, "y" * 2_000_000]
         write_atomically(path, texts[0])

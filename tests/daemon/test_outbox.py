@@ -1,4 +1,4 @@
-"""The durable outbox (daemon/outbox.py) and the publisher's side of it, without a broker.
+"""The durable outbox (daemon/delivery/outbox.py) and the publisher's side of it, without a broker.
 
 Crash safety is tested with a real `kill -9` of a child process; power-cut safety
 rests on the fsync policy (`synchronous=FULL` for every `add`), which is checked
@@ -22,8 +22,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from hullwatch.daemon.config import MqttSettings
-from hullwatch.daemon.outbox import (
+from hullwatch.daemon.delivery.outbox import (
     LOCK_FILE,
     OUTBOX_FILE,
     Kind,
@@ -31,7 +30,8 @@ from hullwatch.daemon.outbox import (
     OutboxError,
     alert_kind,
 )
-from hullwatch.daemon.publisher import Publisher
+from hullwatch.daemon.delivery.publisher import Publisher
+from hullwatch.daemon.settings.config import MqttSettings
 
 MAX = 100  # the smallest bound the configuration allows
 WAIT_S = 10.0  # generous: only a stalled loop or a lost write reaches it
@@ -221,7 +221,7 @@ def test_what_was_added_survives_kill_9(tmp_path: Path) -> None:
         f"""
         import json, os, signal
         from pathlib import Path
-        from hullwatch.daemon.outbox import Kind, Outbox
+        from hullwatch.daemon.delivery.outbox import Kind, Outbox
         outbox = Outbox.open(Path({str(tmp_path)!r}), max_messages=100)
         for _ in range(5):
             seq = outbox.next_seq()

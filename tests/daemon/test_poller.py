@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from hullwatch.daemon.poller import REINIT_BACKOFF_MAX_S, Health, Sample, SensorPoller
+from hullwatch.daemon.service.poller import REINIT_BACKOFF_MAX_S, Health, Sample, SensorPoller
 from hullwatch.drivers.bmp3 import Bmp3Mode, Bmp3Sensor, Bmp3Settings
 from hullwatch.drivers.transports.sim_wire import Message
 from hullwatch.hil.bmp3_sim import Bmp3Simulator

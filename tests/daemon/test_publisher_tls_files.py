@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import structlog
 
-from hullwatch.daemon.config import MqttSettings
-from hullwatch.daemon.publisher import Publisher
+from hullwatch.daemon.delivery.publisher import Publisher
+from hullwatch.daemon.settings.config import MqttSettings
 
 EVENT = "cannot load this station's TLS files"
 

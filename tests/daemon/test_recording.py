@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hullwatch.daemon.config import ConfigError, load_config
-from hullwatch.daemon.recording import (
+from hullwatch.daemon.replay_input import InputSample, read_samples
+from hullwatch.daemon.service.recording import (
     FLAG_AFTER_SPIKE,
     FLAG_RESET,
     MAGIC,
@@ -19,7 +19,7 @@ from hullwatch.daemon.recording import (
     RecordingWriter,
     recording_files,
 )
-from hullwatch.daemon.replay_input import InputSample, read_samples
+from hullwatch.daemon.settings.config import ConfigError, load_config
 
 CONFIG = """
 station = "rec"

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from hullwatch.daemon.alert_document import alert_document, telemetry_document
 from hullwatch.daemon.cli import main
-from hullwatch.daemon.config import load_config
+from hullwatch.daemon.delivery.alert_document import alert_document, telemetry_document
 from hullwatch.daemon.record_command import parse_duration_s
-from hullwatch.daemon.recording import RecordedSample, RecordingWriter, recording_files
-from hullwatch.daemon.zone_router import ZoneRouter
+from hullwatch.daemon.service.recording import RecordedSample, RecordingWriter, recording_files
+from hullwatch.daemon.service.zone_router import ZoneRouter
+from hullwatch.daemon.settings.config import load_config
 
 DATA = Path(__file__).parent.parent / "data"
 EXCERPT = DATA / "ms5611_gy63_bench_excerpt.csv"
@@ -305,11 +305,13 @@ def test_bad_durations(text: str) -> None:
 def test_run_does_not_import_record_or_replay() -> None:
     code = (
         "import sys\n"
-        "from hullwatch.daemon import cli, service\n"
+        "from hullwatch.daemon import cli\n"
+        "from hullwatch.daemon.service import service\n"
         "cli.build_parser()\n"
-        "print(sorted(m for m in sys.modules if m.startswith('hullwatch.daemon.re')))\n"
+        "names = ('record', 'replay')\n"
+        "print(sorted(m for m in sys.modules if m.rsplit('.', 1)[-1].startswith(names)))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "['hullwatch.daemon.recording']"
+    assert result.stdout.strip() == "['hullwatch.daemon.service.recording']"

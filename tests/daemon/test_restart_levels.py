@@ -1,5 +1,5 @@
 """A zone's level across a restart: what the outbox keeps, and how the first alert after
-the restart chains from it (daemon/zone_router.py, daemon/published_levels.py).
+the restart chains from it (daemon/service/zone_router.py, daemon/delivery/published_levels.py).
 
 The detector is pure, so a zone is fed synthetic samples on sample time; the
 outbox is the real SQLite one under a temporary state_dir, and kill -9 is real.
@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from hullwatch.daemon.config import Config, load_config
+from hullwatch.daemon.delivery.outbox import Kind, Outbox
+from hullwatch.daemon.delivery.published_levels import published_levels
+from hullwatch.daemon.delivery.topics import Topics
 from hullwatch.daemon.detection.assessment import Assessment
 from hullwatch.daemon.detection.levels import Level
-from hullwatch.daemon.outbox import Kind, Outbox
-from hullwatch.daemon.published_levels import published_levels
-from hullwatch.daemon.topics import Topics
-from hullwatch.daemon.zone_router import ZoneRouter
+from hullwatch.daemon.service.zone_router import ZoneRouter
+from hullwatch.daemon.settings.config import Config, load_config
 
 RATE_HZ = 50.0
 WINDOW_S = 16.0  # the longest window of the bank: a release waits for half of it
@@ -217,7 +217,7 @@ def test_the_level_queued_right_before_kill_9_is_kept(tmp_path: Path) -> None:
         f"""
         import json, os, signal
         from pathlib import Path
-        from hullwatch.daemon.outbox import Kind, Outbox
+        from hullwatch.daemon.delivery.outbox import Kind, Outbox
         outbox = Outbox.open(Path({str(tmp_path)!r}), max_messages=100)
         for level in ("warning", "critical"):
             seq = outbox.next_seq()

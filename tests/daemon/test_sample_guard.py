@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from hullwatch.daemon.sample_guard import SampleGuard, Verdict
+from hullwatch.daemon.service.sample_guard import SampleGuard, Verdict
 from hullwatch.drivers.sensor import Reading
 
 

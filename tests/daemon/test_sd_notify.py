@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import structlog
 
-from hullwatch.daemon.logging_setup import SyslogPrefixed, stderr_is_journal
-from hullwatch.daemon.sd_notify import Notifier, socket_address, watchdog_interval_s
+from hullwatch.daemon.service.logging_setup import SyslogPrefixed, stderr_is_journal
+from hullwatch.daemon.service.sd_notify import Notifier, socket_address, watchdog_interval_s
 
 
 def _receive(sock: socket.socket) -> list[str]:

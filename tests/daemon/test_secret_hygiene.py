@@ -1,5 +1,5 @@
 """Secrets are never echoed, and loosely kept secrets are warned about (issue 13):
-config.py's redaction of unknown keys that look like secrets, daemon/secret_hygiene.py."""
+config.py's redaction of unknown keys that look like secrets, daemon/settings/secret_hygiene.py."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from hullwatch.daemon.check_config import check_config
-from hullwatch.daemon.config import ConfigError, MqttSettings, load_config, looks_like_a_secret
-from hullwatch.daemon.secret_hygiene import secret_warnings
+from hullwatch.daemon.settings.check_config import check_config
+from hullwatch.daemon.settings.config import (
+    ConfigError,
+    MqttSettings,
+    load_config,
+    looks_like_a_secret,
+)
+from hullwatch.daemon.settings.secret_hygiene import secret_warnings
 from hullwatch.hil.broker import make_test_pki
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"

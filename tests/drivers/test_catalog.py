@@ -6,8 +6,8 @@ import typing
 
 import pytest
 
-from hullwatch.daemon.chip_settings import ChipTuning, chip_settings
-from hullwatch.daemon.config import SensorSettings
+from hullwatch.daemon.settings.chip_settings import ChipTuning, chip_settings
+from hullwatch.daemon.settings.config import SensorSettings
 from hullwatch.drivers.bmp3 import BMP388, BMP390, Bmp3Settings
 from hullwatch.drivers.catalog import DRIVERS, names
 from hullwatch.drivers.ms5611 import MS5607, MS5611, Ms5611Settings

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from hullwatch.daemon.config import MqttSettings
-from hullwatch.daemon.mqtt_errors import PublishRefusedError
-from hullwatch.daemon.mqtt_session import MqttSession
-from hullwatch.daemon.publisher import PUBLISH_TIMEOUT_S, Publisher
+from hullwatch.daemon.delivery.mqtt_errors import PublishRefusedError
+from hullwatch.daemon.delivery.mqtt_session import MqttSession
+from hullwatch.daemon.delivery.publisher import PUBLISH_TIMEOUT_S, Publisher
+from hullwatch.daemon.settings.config import MqttSettings
 from hullwatch.hil.broker import BrokerPki, MosquittoBroker, make_test_pki, write_password_file
 from hullwatch.hil.processes import ManagedProcess, start_daemon, start_simulator
 

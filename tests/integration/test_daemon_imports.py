@@ -37,5 +37,5 @@ def test_running_daemon_imports_no_simulator_module(
     assert station.daemon.stop() == 0
     log = station.daemon.log_text()
     modules = imported_modules(log)
-    assert {"hullwatch.daemon.service", "hullwatch.drivers.bmp3.device"} <= modules
+    assert {"hullwatch.daemon.service.service", "hullwatch.drivers.bmp3.device"} <= modules
     assert simulator_modules(log) == []

@@ -38,7 +38,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hullwatch.daemon.outbox import LOCK_FILE, OUTBOX_FILE
+from hullwatch.daemon.delivery.outbox import LOCK_FILE, OUTBOX_FILE
 from hullwatch.hil.broker import MosquittoBroker, free_tcp_port
 from hullwatch.hil.processes import (
     ManagedProcess,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hullwatch.daemon.mqtt_session import ConnectOptions, Message, MqttSession
+from hullwatch.daemon.delivery.mqtt_session import ConnectOptions, Message, MqttSession
 from hullwatch.hil.broker import MosquittoBroker
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""The learned noise across a restart of a real daemon process (daemon/noise_store.py):
+"""The learned noise across a restart of a real daemon process (daemon/service/noise_store.py):
 saved at SIGTERM, taken up by the next daemon, a malformed file ignored with one line.
 
 The daemon runs on the simulator and a private Mosquitto; it is stopped as
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from hullwatch.daemon.noise_store import NOISE_FILE, learned_octaves, parse_noise
+from hullwatch.daemon.service.noise_store import NOISE_FILE, learned_octaves, parse_noise
 from hullwatch.hil.broker import MosquittoBroker
 from hullwatch.hil.mqtt_recorder import MqttRecorder, Received
 from hullwatch.hil.processes import ManagedProcess, start_daemon, start_simulator

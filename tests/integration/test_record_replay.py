@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hullwatch.daemon.recording import FLAG_AFTER_SPIKE, recording_files
+from hullwatch.daemon.service.recording import FLAG_AFTER_SPIKE, recording_files
 from hullwatch.hil.broker import MosquittoBroker
 from hullwatch.hil.mqtt_recorder import MqttRecorder, Received
 from hullwatch.hil.processes import hullwatch_command, start_simulator

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from enum import Enum
+from typing import Any, Protocol
 
-from .detection.assessment import Assessment
-from .detection.lag_estimate import LagEstimate
-from .poller import SensorPoller
+from ..detection.assessment import Assessment
+from ..detection.lag_estimate import LagEstimate
 
 ALERT_SCHEMA_VERSION = 1
 
@@ -88,7 +88,25 @@ def telemetry_document(
     }
 
 
-def health_document(poller: SensorPoller, *, station: str, zone_id: str) -> dict[str, Any]:
+class SensorState(Protocol):
+    """What a health document tells of a sensor (the service's pollers have it):
+    delivery needs no poller, only these."""
+
+    @property
+    def sensor_id(self) -> str: ...
+    @property
+    def health(self) -> Enum: ...
+    @property
+    def health_reason(self) -> str: ...
+    @property
+    def health_since(self) -> datetime: ...
+    @property
+    def samples_taken(self) -> int: ...
+    @property
+    def samples_accepted(self) -> int: ...
+
+
+def health_document(poller: SensorState, *, station: str, zone_id: str) -> dict[str, Any]:
     return {
         "station": station,
         "sensor": poller.sensor_id,

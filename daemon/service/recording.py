@@ -33,7 +33,7 @@ from typing import Final
 
 import structlog
 
-from .config import Config
+from ..settings.config import Config
 
 log = structlog.get_logger("hullwatch.recording")
 

@@ -568,7 +568,7 @@ class Config(_Settings):
     @classmethod
     def _check_state_dir(cls, path: Path, info: ValidationInfo) -> Path:
         # Only the form: the daemon creates the directory and checks it can write
-        # there when it starts (daemon/outbox.py), so check-config stays read-only.
+        # there when it starts (daemon/delivery/outbox.py), so check-config stays read-only.
         if "\0" in str(path):
             raise ValueError("must not contain a NUL character")
         if str(path) in ("", "."):

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import structlog
 
-from .detection.levels import Level
+from ..detection.levels import Level
 from .outbox import Outbox
 from .topics import Topics
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import structlog
 
+from ..settings.config import MqttSettings
 from . import mqtt_errors as errors
-from .config import MqttSettings
 
 log = structlog.get_logger("hullwatch.mqtt")
 

@@ -10,8 +10,8 @@ from hullwatch.drivers.sensor import PressureSensor
 from hullwatch.drivers.transports import I2CBusOpener, open_i2c_bus
 from hullwatch.drivers.transports.serial_port import SerialLine
 
-from .chip_settings import SERIAL_DRIVERS, chip_settings, serial_settings
-from .config import SensorSettings
+from ..settings.chip_settings import SERIAL_DRIVERS, chip_settings, serial_settings
+from ..settings.config import SensorSettings
 
 
 class SensorFactory:

@@ -31,10 +31,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 
-from .config import Config
-from .detection.detector import Assessment, ZoneDetector, ZoneParameters
-from .detection.lag_estimate import LagEstimate
-from .detection.levels import Level, LevelPolicy
+from ..detection.detector import Assessment, ZoneDetector, ZoneParameters
+from ..detection.lag_estimate import LagEstimate
+from ..detection.levels import Level, LevelPolicy
+from ..settings.config import Config
 
 # (assessment, kind, t_s): kind is `level_change` or `update`, as in the alert document.
 AlertSink = Callable[[Assessment, str, float], None]

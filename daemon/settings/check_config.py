@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
+from ..exit_codes import ExitCode
 from .config import ConfigError, load_config
-from .exit_codes import ExitCode
 from .secret_hygiene import secret_warnings
 
 

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import structlog
 
-from .config import MqttSettings
+from ..settings.config import MqttSettings
 from .outbox import Entry, Kind, Outbox, alert_kind
 from .topics import Topics
 

@@ -43,12 +43,16 @@ import structlog
 
 from hullwatch.drivers.transports import I2CBusOpener, open_i2c_bus
 
-from .alert_document import alert_document, health_document, telemetry_document
-from .config import Config, ConfigError, load_config
-from .detection.detector import Assessment
-from .detection.lag_estimate import LagEstimate, lag_agrees, lag_disagrees
-from .detection.levels import Level
-from .exit_codes import ExitCode
+from ..delivery.alert_document import alert_document, health_document, telemetry_document
+from ..delivery.outbox import Outbox, OutboxError
+from ..delivery.published_levels import published_levels
+from ..delivery.publisher import Publisher
+from ..detection.detector import Assessment
+from ..detection.lag_estimate import LagEstimate, lag_agrees, lag_disagrees
+from ..detection.levels import Level
+from ..exit_codes import ExitCode
+from ..settings.config import Config, ConfigError, load_config
+from ..settings.secret_hygiene import log_secret_warnings
 from .logging_setup import configure_logging
 from .noise_store import (
     NOISE_FILE,
@@ -57,14 +61,10 @@ from .noise_store import (
     learned_octaves,
     noise_text,
 )
-from .outbox import Outbox, OutboxError
 from .poller import Health, Sample, SensorPoller
-from .published_levels import published_levels
-from .publisher import Publisher
 from .recording import Recorder
 from .sample_guard import SampleGuard
 from .sd_notify import Notifier
-from .secret_hygiene import log_secret_warnings
 from .sensors import SensorFactory
 from .zone_router import ZoneRouter
 from .zone_router import zone_parameters as zone_parameters  # where tools import it from
