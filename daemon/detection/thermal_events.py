@@ -385,8 +385,8 @@ class ThermalEvents:
         earliest_s: float,
         latest_s: float,
     ) -> float | None:
-        """The event time in [earliest_s, latest_s] (1 s steps) whose step and ramp
-        responses, with a quadratic, leave the smallest residuals over the blocks
+        """The event time in [earliest_s, latest_s] (1 s steps) whose three responses
+        (step, delay, ramp), with a quadratic, leave the smallest residuals over the blocks
         from SCAN_CONTEXT_LAGS before `earliest_s` to `t_s`; None if none fits."""
         lag_s = self.lag_s
         begin_s = earliest_s - SCAN_CONTEXT_LAGS * lag_s
