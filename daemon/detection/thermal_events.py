@@ -395,16 +395,18 @@ class ThermalEvents:
             return None
         span_s = max(t_s - begin_s, 1.0)
         values = [m - blocks[0][1] for _, m in blocks]
+        # The quadratic's columns do not depend on the candidate.
+        quadratic = [(t, (t - t_s) / span_s) for t, _ in blocks]
         best: tuple[float, float] | None = None
         candidate = earliest_s
         while candidate <= latest_s:
             after = sum(1 for t, _ in blocks if t > candidate)
             if after >= MIN_BLOCKS_AFTER:
-                rows = []
-                for t, _ in blocks:
-                    u = (t - t_s) / span_s
-                    z = t - candidate
-                    rows.append([1.0, u, u * u, _step(z, lag_s), _delay(z, lag_s), _ramp(z, lag_s)])
+                rows = [
+                    [1.0, u, u * u, _step(z, lag_s), _delay(z, lag_s), _ramp(z, lag_s)]
+                    for t, u in quadratic
+                    for z in (t - candidate,)
+                ]
                 solved = _least_squares(rows, values)
                 if solved is not None and (best is None or solved[2] < best[0]):
                     best = (solved[2], candidate)
