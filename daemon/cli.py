@@ -124,7 +124,7 @@ def chosen_command(argv: Sequence[str]) -> str | None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .service.service import run_service
+    from .service.process import run_service
 
     return run_service(args.config)
 

@@ -1,6 +1,6 @@
 """`hullwatch replay`: recordings through the daemon's own guard, detector and alert schedule.
 
-The samples go through `ZoneRouter`, the code the daemon runs, on recording
+The samples go through `AlertPolicy`, the code the daemon runs, on recording
 time and as fast as the CPU allows: no event loop, no validation per sample.
 What the daemon would publish is collected as documents (`topic`, `payload`),
 identical to the MQTT payloads except that each `time` is recording time: the
@@ -33,8 +33,8 @@ from .delivery.topics import Topics
 from .detection.detector import Assessment
 from .detection.physics import KELVIN_AT_0_C
 from .replay_input import InputSample
+from .service.alert_policy import AlertPolicy
 from .service.sample_guard import SampleGuard
-from .service.zone_router import ZoneRouter
 from .settings.config import Config
 from .watch import format_alert
 
@@ -135,7 +135,7 @@ class ReplayRun:
         no gas law applies), as if it had none."""
         self.config = config
         self.topics = Topics(config.mqtt.topic_prefix, config.station)
-        self.router = ZoneRouter(config, self._on_alert)
+        self.router = AlertPolicy(config, self._on_alert)
         self.documents: list[Document] = []
         self.traces = {
             zone.id: ZoneTrace(

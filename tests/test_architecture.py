@@ -129,3 +129,19 @@ def test_each_room_keeps_to_its_side_of_the_flow(room: str) -> None:
             if head in FORBIDDEN[room]:
                 wrong.append(f"{path.relative_to(ROOT)}:{line}: {target}")
     assert wrong == []
+
+
+def test_the_alert_policy_reads_no_clock_and_does_no_io() -> None:
+    """`hullwatch replay` decides on recording time exactly what the daemon decided on
+    monotonic time only while the policy between samples and alerts is pure: it may
+    use the pure standard library, the detection room and the configuration model."""
+    path = ROOT / "daemon" / "service" / "alert_policy.py"
+    wrong = []
+    for line, module, level in _imports(path):
+        target = _daemon_target(path, module, level)
+        if target is not None and target.split(".")[0] in ("detection", "settings"):
+            continue
+        if level == 0 and module.split(".")[0] in PURE_STDLIB:
+            continue
+        wrong.append(f"{path.relative_to(ROOT)}:{line}: {'.' * level}{module}")
+    assert wrong == []

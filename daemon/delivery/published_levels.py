@@ -2,7 +2,7 @@
 
 A restarted daemon (a clean stop, `kill -9` or a power cut) chains its next
 alert's `previous_level` from what subscribers were last told, not from `ok`
-(`zone_router.ZoneRouter`, docs/delivery.md "Levels across a restart").
+(`alert_policy.AlertPolicy`, docs/delivery.md "Levels across a restart").
 """
 
 from __future__ import annotations

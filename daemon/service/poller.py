@@ -68,6 +68,7 @@ class SensorPoller:
     ) -> None:
         self.sensor_id = sensor_id
         self._sensor = sensor
+        self.rate_hz = rate_hz
         self._period_s = 1.0 / rate_hz
         self._on_sample = on_sample
         self._on_fault = on_fault

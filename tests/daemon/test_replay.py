@@ -15,8 +15,8 @@ import pytest
 from hullwatch.daemon.cli import main
 from hullwatch.daemon.delivery.alert_document import alert_document, telemetry_document
 from hullwatch.daemon.record_command import parse_duration_s
+from hullwatch.daemon.service.alert_policy import AlertPolicy
 from hullwatch.daemon.service.recording import RecordedSample, RecordingWriter, recording_files
-from hullwatch.daemon.service.zone_router import ZoneRouter
 from hullwatch.daemon.settings.config import load_config
 
 DATA = Path(__file__).parent.parent / "data"
@@ -120,7 +120,7 @@ def test_json_documents_are_the_daemons(
     config = load_config(config_path, {})
     # The keys the daemon's documents have, from the daemon's own builders.
     router_holder: list[Any] = []
-    router = ZoneRouter(config, lambda a, k, t: router_holder.append(a))
+    router = AlertPolicy(config, lambda a, k, t: router_holder.append(a))
     for i in range(200):
         router.add_sample("a", i / 50, 100_000.0 + (i % 3), 21.0)
     assessment = router.latest["hull"]
@@ -306,7 +306,7 @@ def test_run_does_not_import_record_or_replay() -> None:
     code = (
         "import sys\n"
         "from hullwatch.daemon import cli\n"
-        "from hullwatch.daemon.service import service\n"
+        "from hullwatch.daemon.service import process\n"
         "cli.build_parser()\n"
         "names = ('record', 'replay')\n"
         "print(sorted(m for m in sys.modules if m.rsplit('.', 1)[-1].startswith(names)))\n"

@@ -1,5 +1,5 @@
 """A zone's level across a restart: what the outbox keeps, and how the first alert after
-the restart chains from it (daemon/service/zone_router.py, daemon/delivery/published_levels.py).
+the restart chains from it (daemon/service/alert_policy.py, daemon/delivery/published_levels.py).
 
 The detector is pure, so a zone is fed synthetic samples on sample time; the
 outbox is the real SQLite one under a temporary state_dir, and kill -9 is real.
@@ -23,7 +23,7 @@ from hullwatch.daemon.delivery.published_levels import published_levels
 from hullwatch.daemon.delivery.topics import Topics
 from hullwatch.daemon.detection.assessment import Assessment
 from hullwatch.daemon.detection.levels import Level
-from hullwatch.daemon.service.zone_router import ZoneRouter
+from hullwatch.daemon.service.alert_policy import AlertPolicy
 from hullwatch.daemon.settings.config import Config, load_config
 
 RATE_HZ = 50.0
@@ -64,7 +64,7 @@ Alert = tuple[Assessment, str, float]
 
 
 def _run(
-    router: ZoneRouter, fall_pa_per_s: float, seconds: float, *, start_s: float = 0.0
+    router: AlertPolicy, fall_pa_per_s: float, seconds: float, *, start_s: float = 0.0
 ) -> list[Assessment]:
     """Feed sensor `a` a zone falling at `fall_pa_per_s` (0.05 Pa of noise); every
     assessment, in order."""
@@ -79,10 +79,10 @@ def _run(
     return seen
 
 
-def _router(config: Config, stored: Level | None) -> tuple[ZoneRouter, list[Alert]]:
+def _router(config: Config, stored: Level | None) -> tuple[AlertPolicy, list[Alert]]:
     alerts: list[Alert] = []
     restarted = {} if stored is None else {"hull": stored}
-    router = ZoneRouter(
+    router = AlertPolicy(
         config, lambda a, kind, t_s: alerts.append((a, kind, t_s)), restarted_levels=restarted
     )
     return router, alerts

@@ -26,7 +26,8 @@ from typing import Any
 import pytest
 
 from hullwatch.daemon.exit_codes import ExitCode
-from hullwatch.daemon.service.service import READY_TIMEOUT_S, SHUTDOWN_FLUSH_TIMEOUT_S
+from hullwatch.daemon.service.process import SHUTDOWN_FLUSH_TIMEOUT_S
+from hullwatch.daemon.service.supervisor import READY_TIMEOUT_S
 from hullwatch.hil.broker import MosquittoBroker, free_tcp_port
 from hullwatch.hil.mqtt_recorder import MqttRecorder, Received
 from hullwatch.hil.processes import (

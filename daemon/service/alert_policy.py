@@ -1,7 +1,7 @@
-"""Accepted samples into each zone's detector, and which assessments become alerts.
+"""The alert policy: samples into the zones' detectors, which assessments become alerts.
 
 One code path for the daemon (`service.Daemon`) and `hullwatch replay`: both
-hand every sample the guard accepted to `ZoneRouter.add_sample` and publish (or
+hand every sample the guard accepted to `AlertPolicy.add_sample` and publish (or
 print) the alerts it reports through `on_alert`. Nothing here reads a clock:
 the time of a sample is the only time, so a replay on recording time decides
 exactly what the daemon decided on monotonic time.
@@ -74,7 +74,7 @@ def zone_parameters(config: Config) -> list[ZoneParameters]:
     ]
 
 
-class ZoneRouter:
+class AlertPolicy:
     """The zones' detectors, their newest assessments and the alert schedule.
 
     An alert goes out when a zone's level changes (`level_change`) and, while it
