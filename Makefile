@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: setup test test-fast lint bench bench-detection bench-lag bench-hil soak demo clean
+.PHONY: setup test test-fast lint bench bench-detection bench-lag bench-hil bench-outbox soak demo clean
 
 setup: ## venv, the package with its dev tools, and Mosquitto and PostgreSQL where they are missing
 	./scripts/install-mosquitto
@@ -34,6 +34,9 @@ bench-lag: ## the online thermal-lag estimate on the reference cases and two 3 h
 
 bench-hil: ## accelerated HIL speed: one BMP388 at 25 Hz, HOURS simulated (default 1; docs/hil-performance.md)
 	$(BIN)/python bench/hil_speed.py --hours $(or $(HOURS),1)
+
+bench-outbox: ## the outbox's fsync and a 25 Hz poller: loop lateness, writer thread vs inline, real and slow disk (~50 s; docs/delivery.md)
+	$(BIN)/python bench/outbox_stall.py $(ARGS)
 
 soak: ## 24 simulated hours through the daemon, publisher, outbox and Mosquitto: memory and open files
 	$(BIN)/python bench/soak.py

@@ -133,6 +133,7 @@ class Outbox:
         lock: TextIO | None = None,
         quarantined: Path | None = None,
         seq_floor: int = 0,
+        inline_writes: bool = False,
     ) -> None:
         self.path = path  # None: in memory, nothing survives the process
         self.max_messages = max_messages
@@ -160,8 +161,12 @@ class Outbox:
         self._seq = max([seq_floor, int(counters["seq"]), *stored_seqs])
         self._next_id = (rows[-1][0] if rows else 0) + 1
         # An in-memory database has no fsync to wait for: its writes run inline.
+        # `inline_writes` puts an on-disk one's there too (bench/outbox_stall.py
+        # compares the two); the daemon never asks for it.
         self._writer: Writer = (
-            InlineWriter(db) if path is None else ThreadWriter(db, name="outbox-writer")
+            InlineWriter(db)
+            if path is None or inline_writes
+            else ThreadWriter(db, name="outbox-writer")
         )
 
     # --- opening ---------------------------------------------------------------
@@ -173,8 +178,11 @@ class Outbox:
         return cls(db, max_messages=max_messages)
 
     @classmethod
-    def open(cls, state_dir: Path, *, max_messages: int) -> Outbox:
+    def open(cls, state_dir: Path, *, max_messages: int, inline_writes: bool = False) -> Outbox:
         """Create `state_dir` if needed (mode 0700), lock it, open or create the database.
+
+        `inline_writes`: commit on the caller's thread (`InlineWriter`), stalling an
+        event loop for each fsync, instead of on the writer thread; for comparisons only.
 
         Raises `OutboxError` when the directory cannot be created or written, or
         another process holds it. A database SQLite reports damaged is renamed to
@@ -208,6 +216,7 @@ class Outbox:
                 lock=lock,
                 quarantined=quarantined,
                 seq_floor=seq_floor,
+                inline_writes=inline_writes,
             )
         except sqlite3.Error as exc:
             lock.close()

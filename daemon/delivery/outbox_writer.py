@@ -4,7 +4,8 @@ A commit with `synchronous=FULL` waits for an fsync, which on a worn SD card can
 take hundreds of milliseconds; on the event loop that would stall every poller.
 `ThreadWriter` owns the database connection and runs each write on a thread of its
 own, in the order submitted; `InlineWriter` runs them at once on the caller's
-thread (the in-memory outbox, which has no fsync to wait for).
+thread (the in-memory outbox, which has no fsync to wait for; an on-disk one
+only to measure what the thread saves, `bench/outbox_stall.py`).
 
 Either way a write is a job `(connection) -> result` and `submit` returns a
 `concurrent.futures.Future` of its result; `when_done` calls back on an event

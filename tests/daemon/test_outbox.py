@@ -296,6 +296,20 @@ async def test_a_slow_write_does_not_stop_the_event_loop(tmp_path: Path) -> None
         outbox.close()
 
 
+async def test_inline_writes_commit_on_the_event_loop_before_add_returns(tmp_path: Path) -> None:
+    """`inline_writes` (for bench/outbox_stall.py): the commit runs on the loop's thread."""
+    outbox = Outbox.open(tmp_path, max_messages=MAX, inline_writes=True)
+    try:
+        _add_alert(outbox, 1)
+        assert [row[4] for row in _rows(tmp_path)] == [1]  # on disk, no writer to wait for
+        stored = asyncio.Event()
+        outbox.when_durable(stored.set)
+        async with asyncio.timeout(WAIT_S):
+            await stored.wait()
+    finally:
+        outbox.close()
+
+
 async def test_writes_on_the_event_loop_are_on_disk_in_order_after_close(tmp_path: Path) -> None:
     outbox = _open(tmp_path)
     for seq in range(1, 6):
