@@ -2,19 +2,17 @@
 
 Probing is the SMBus "quick write" i2cdetect uses (an address byte and a
 STOP, no data), which no pressure sensor we know acts on. A device that
-acknowledges is identified by what only its chip says:
+acknowledges is identified by what only its chip says: each I2C family's probe
+in the driver catalog is asked in turn (drivers/catalog.py; BMP388/BMP390 by
+CHIP_ID, then MS5611/MS5607 by the PROM's CRC4), and what the ones that do not
+recognise it saw is reported.
 
-- BMP388/BMP390: CHIP_ID (register 0x00) reads 0x50 or 0x60.
-- MS5611/MS5607: it has no registers; after RESET its eight PROM words pass
-  the AN520 CRC4, which random data does only once in sixteen tries and an
-  all-zero PROM never.
+A serial port is tried with each serial driver's probe in catalog order, at its
+instrument's default line settings: a `$HWP` bridge (a valid frame within a
+few seconds), then a PTB330 (`VERS` names it).
 
-A serial port is tried with each protocol we speak, at its instrument's
-default line settings: a `$HWP` bridge (a valid frame within a few seconds),
-then a PTB330 (`VERS` names it).
-
-An identified sensor is then initialised and read once, which resets a chip
-and puts a PTB330 in STOP mode: scan while the daemon is stopped.
+An identified sensor is initialised by its probe and read once here, which
+resets a chip and puts a PTB330 in STOP mode: scan while the daemon is stopped.
 """
 
 from __future__ import annotations
@@ -27,22 +25,19 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TextIO
 
-from hullwatch.drivers.bmp3 import Bmp3Sensor, Bmp3Settings, variant_for_chip_id
 from hullwatch.drivers.bus import I2CBus
+from hullwatch.drivers.catalog import i2c_probes, serial_drivers
 from hullwatch.drivers.errors import BusError, SensorError
-from hullwatch.drivers.ms5611 import MS5611, Ms5611Sensor, Ms5611Settings
+from hullwatch.drivers.probe import Identified
 from hullwatch.drivers.sensor import PressureSensor
-from hullwatch.drivers.serial_bridge import SerialBridgeSensor
 from hullwatch.drivers.transports import open_i2c_bus
 from hullwatch.drivers.transports.serial_port import SerialLine
-from hullwatch.drivers.vaisala_ptb import PtbSensor
 
 from .exit_codes import ExitCode
 from .settings.chip_settings import LineTuning, serial_settings
 
 FIRST_ADDRESS = 0x03  # 0x00-0x02 and 0x78-0x7F are reserved by the I2C specification
 LAST_ADDRESS = 0x77
-REG_CHIP_ID = 0x00
 # errnos that mean the adapter itself is missing, not a device at an address.
 NO_ADAPTER = frozenset({errno.ENOENT, errno.ENODEV, errno.EACCES, errno.ECONNREFUSED})
 
@@ -99,42 +94,26 @@ async def scan_i2c(bus: I2CBus) -> list[Finding]:
 
 async def _identify(bus: I2CBus, address: int) -> Finding:
     where = _Where(bus.name, f"0x{address:02x}")
-    try:
-        chip_id = (await bus.write_read(address, bytes([REG_CHIP_ID]), 1))[0]
-    except BusError as exc:
-        return where.finding(chip=None, detail=f"answers, but not to a register read: {exc}")
-    variant = variant_for_chip_id(chip_id)
-    if variant is not None:
-        name = variant.name
-        sensor: PressureSensor = Bmp3Sensor(
-            bus,
-            address,
-            Bmp3Settings(mode="forced"),  # the driver's default oversampling, IIR off
-        )
-        return await _first_reading(sensor, name, f"chip id 0x{chip_id:02x}", where)
-    if address not in MS5611.addresses:
-        return where.finding(chip=None, detail=f"register 0x00 reads 0x{chip_id:02x}")
-    ms5611 = Ms5611Sensor(bus, address, Ms5611Settings())  # the driver's default oversampling
-    try:
-        await ms5611.initialise()
-    except SensorError as exc:
-        return where.finding(chip=None, detail=f"register 0x00 reads 0x{chip_id:02x}; {exc}")
-    return await _first_reading(
-        ms5611, "MS5611/MS5607", "PROM CRC4 ok; read as an MS5611", where, initialised=True
-    )
+    clues = []
+    for probe in i2c_probes():
+        found = await probe(bus, address)
+        if found is None:
+            continue  # the family cannot be at this address
+        if isinstance(found, Identified):
+            if isinstance(found.sensor, SensorError):
+                return where.finding(
+                    chip=found.chip, detail=f"{found.detail}; no reading: {found.sensor}"
+                )
+            return await _first_reading(found.sensor, found.chip, found.detail, where)
+        clues.append(found.detail)
+        if found.final:
+            break
+    return where.finding(chip=None, detail="; ".join(clues))
 
 
-async def _first_reading(
-    sensor: PressureSensor,
-    chip: str,
-    detail: str,
-    where: _Where,
-    *,
-    initialised: bool = False,
-) -> Finding:
+async def _first_reading(sensor: PressureSensor, chip: str, detail: str, where: _Where) -> Finding:
+    """Read an initialised sensor once (a normal-mode chip may need a moment)."""
     try:
-        if not initialised:
-            await sensor.initialise()
         reading = await sensor.read()
         for _ in range(3):  # a normal-mode chip may not have converted yet
             if reading is not None:
@@ -154,28 +133,24 @@ async def _first_reading(
 
 
 async def scan_serial(port: str, *, timeout_s: float) -> Finding:
-    """Try each serial protocol we speak, with its instrument's default line settings."""
+    """Try each serial driver's probe, with its instrument's default line settings."""
     where = _Where(port, "-")
     failures = []
-    for driver in ("serial_bridge", "ptb330"):
-        line = SerialLine(serial_settings(driver, port, LineTuning(), timeout_s))
-        sensor: PressureSensor
-        if driver == "serial_bridge":
-            sensor = SerialBridgeSensor(line, expected_rate_hz=1.0)
-        else:
-            sensor = PtbSensor(line)
+    for driver in serial_drivers():
+        assert driver.probe_serial is not None  # serial_drivers() lists those with a probe
+        line = SerialLine(serial_settings(driver.name, port, LineTuning(), timeout_s))
         try:
-            await sensor.initialise()
+            sensor = await driver.probe_serial(line)
             reading = await sensor.read()
         except SensorError as exc:
-            failures.append(f"{driver}: {exc.message}")
+            failures.append(f"{driver.name}: {exc.message}")
             continue
         finally:
             await line.close()
         if reading is None:
-            return where.finding(chip=driver, detail=f"{sensor.description}; no reading yet")
+            return where.finding(chip=driver.name, detail=f"{sensor.description}; no reading yet")
         return where.finding(
-            chip=driver,
+            chip=driver.name,
             detail=sensor.description,
             pressure_pa=round(reading.pressure_pa, 2),
             temperature_c=round(reading.temperature_c, 3),

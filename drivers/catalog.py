@@ -1,12 +1,13 @@
 """One descriptor per driver: the facts configuration, the sensor factory and `scan` share.
 
 A descriptor names a driver as the configuration does (`driver = "bmp390"`) and
-holds what the daemon needs to know about it without opening a bus: its family,
-the chip ids it accepts, the I2C addresses its chip answers at, the settings a
-configuration may change with their allowed values and defaults, and, for a
-serial instrument, how often it may be asked. Every value comes from the driver
-package that owns the fact (register tables, variant tables, settings defaults),
-so nothing here is a second copy.
+holds what the daemon needs to know about it: its family, the chip ids it
+accepts, the I2C addresses its chip answers at, the settings a configuration
+may change with their allowed values and defaults, the fastest rate it can be
+read at with those settings, the factory that builds it and the probe `scan`
+identifies it with. Every value comes from the driver package that owns the
+fact (register tables, variant tables, timing tables, settings defaults,
+probes), so nothing here is a second copy.
 """
 
 from __future__ import annotations
@@ -19,18 +20,26 @@ from typing import Final, Literal, TypeVar
 from .bmp3 import VARIANTS as BMP3_VARIANTS
 from .bmp3 import Bmp3Sensor, Bmp3Settings
 from .bmp3 import device as bmp3_device
+from .bmp3 import probe as bmp3_probe
 from .bmp3.registers import IIR_CODES, OSR_CODES
 from .bus import I2CBus
 from .ms5611 import OVERSAMPLING_RATIOS, Ms5611Sensor, Ms5611Settings
 from .ms5611 import VARIANTS as MS56XX_VARIANTS
 from .ms5611 import device as ms5611_device
+from .ms5611 import probe as ms56xx_probe
 from .ms5611.variants import Ms5611Variant
+from .probe import I2CProbe, SerialProbe
+from .rate_limit import RateLimit
 from .sensor import PressureSensor
 from .serial_bridge import SerialBridgeSensor
+from .serial_bridge import probe as bridge_probe
 from .serial_bridge.device import DEFAULT_BAUDRATE as BRIDGE_BAUDRATE
+from .serial_bridge.protocol import MAX_FRAME_RATE_HZ as BRIDGE_MAX_RATE_HZ
 from .transports.serial_port import SerialLine
 from .vaisala_ptb import PtbSensor
+from .vaisala_ptb import probe as ptb_probe
 from .vaisala_ptb import protocol as ptb
+from .vaisala_ptb.device import MAX_POLL_RATE_HZ as PTB_MAX_RATE_HZ
 
 Family = Literal["bmp3", "ms56xx", "serial"]
 
@@ -55,6 +64,11 @@ I2CFactory = Callable[[I2CBus, int, ChipSettings], PressureSensor]
 SerialFactory = Callable[[SerialLine, "int | None", float], PressureSensor]
 
 
+# The fastest rate from every tunable's value (by key, defaults filled in).
+RateLimiter = Callable[[Mapping[str, object]], RateLimit]
+_NOTHING_CHOSEN: Final[Mapping[str, object]] = MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class DriverDescriptor:
     name: str  # the configuration's `driver` value
@@ -62,11 +76,14 @@ class DriverDescriptor:
     chip_ids: tuple[int, ...]  # identity register values it accepts (none: the chip has none)
     addresses: tuple[int, ...]  # I2C addresses (none: a serial instrument)
     tunables: tuple[Tunable, ...]
-    # How often a serial instrument may be asked; None for an I2C chip, whose limit
-    # depends on its settings and is checked by its driver's settings class.
-    max_rate_hz: float | None = None
+    rate_limit: RateLimiter
+    # The tunables the fastest rate depends on, named when a rate is refused (none: a
+    # fixed limit).
+    rate_keys: tuple[str, ...] = ()
     open_i2c: I2CFactory | None = None
     open_serial: SerialFactory | None = None
+    probe_i2c: I2CProbe | None = None  # one per family, shared by its drivers
+    probe_serial: SerialProbe | None = None
 
     @property
     def is_serial(self) -> bool:
@@ -74,6 +91,28 @@ class DriverDescriptor:
 
     def tunable(self, key: str) -> Tunable | None:
         return next((t for t in self.tunables if t.key == key), None)
+
+    def tuning(self, chosen: Mapping[str, object] = _NOTHING_CHOSEN) -> dict[str, object]:
+        """Every tunable's value: the chosen one, or its default where `chosen` has none
+        (or None). KeyError for a key this driver does not take."""
+        unknown = set(chosen) - {t.key for t in self.tunables}
+        if unknown:
+            raise KeyError(f"a {self.name} has no setting {', '.join(sorted(unknown))}")
+        return {
+            t.key: t.default if chosen.get(t.key) is None else chosen[t.key] for t in self.tunables
+        }
+
+    def fastest_rate_hz(self, chosen: Mapping[str, object] = _NOTHING_CHOSEN) -> float:
+        """The fastest this driver's sensor can be read at with these settings."""
+        return self.rate_limit(self.tuning(chosen)).fastest_hz
+
+    def check_rate(self, rate_hz: float, chosen: Mapping[str, object] = _NOTHING_CHOSEN) -> None:
+        """ValueError naming the driver, the settings and the limit when `rate_hz` is above it."""
+        tuning = self.tuning(chosen)
+        settings = {key: tuning[key] for key in self.rate_keys}
+        refusal = self.rate_limit(tuning).refusal(rate_hz, settings)
+        if refusal is not None:
+            raise ValueError(f"a {self.name} {refusal}")
 
 
 _BMP3_TUNABLES: Final = (
@@ -91,6 +130,29 @@ _MS56XX_TUNABLES: Final = (
     Tunable("pressure_oversampling", OVERSAMPLING_RATIOS, ms5611_device.DEFAULT_OVERSAMPLING),
 )
 _BMP3_CHIP_IDS: Final = tuple(v.chip_id for v in BMP3_VARIANTS)  # either, by either name
+
+
+def _int(value: object) -> int:
+    if isinstance(value, int):
+        return value
+    raise TypeError(f"expected an integer setting, not {value!r}")
+
+
+def _bmp3_rate_limit(tuning: Mapping[str, object]) -> RateLimit:
+    return bmp3_device.rate_limit(
+        str(tuning["mode"]),
+        _int(tuning["pressure_oversampling"]),
+        _int(tuning["temperature_oversampling"]),
+    )
+
+
+def _ms56xx_rate_limit(tuning: Mapping[str, object]) -> RateLimit:
+    return ms5611_device.rate_limit(_int(tuning["pressure_oversampling"]))
+
+
+def _fixed_rate_limit(limit_hz: float) -> RateLimiter:
+    """A serial instrument: the same limit whatever its line settings."""
+    return lambda _tuning: RateLimit(limit_hz, "")
 
 
 _S = TypeVar("_S", Bmp3Settings, Ms5611Settings)
@@ -137,7 +199,10 @@ _DESCRIPTORS: Final = (
             _BMP3_CHIP_IDS,
             v.addresses,
             _BMP3_TUNABLES,
+            _bmp3_rate_limit,
+            bmp3_device.RATE_SETTINGS,
             open_i2c=_bmp3_factory(v.name.lower()),
+            probe_i2c=bmp3_probe.probe,
         )
         for v in BMP3_VARIANTS
     ),
@@ -148,10 +213,15 @@ _DESCRIPTORS: Final = (
             (),
             v.addresses,
             _MS56XX_TUNABLES,
+            _ms56xx_rate_limit,
+            ("pressure_oversampling",),
             open_i2c=_ms56xx_factory(v),
+            probe_i2c=ms56xx_probe.probe,
         )
         for v in MS56XX_VARIANTS
     ),
+    # Serial instruments in the order scan tries a port: listening for a bridge's frames
+    # sends nothing, the PTB330's probe sends commands.
     # A bridge streams on its own; the protocol is 8N1 by definition, only the rate varies.
     DriverDescriptor(
         "serial_bridge",
@@ -159,10 +229,10 @@ _DESCRIPTORS: Final = (
         (),
         (),
         (Tunable("baudrate", BAUDRATES, BRIDGE_BAUDRATE),),
-        max_rate_hz=100.0,
+        _fixed_rate_limit(BRIDGE_MAX_RATE_HZ),
         open_serial=_open_bridge,
+        probe_serial=bridge_probe.probe,
     ),
-    # The PTB330 answers one SEND per request; its reply takes ~70 ms at 4800 baud, 7E1.
     DriverDescriptor(
         "ptb330",
         "serial",
@@ -174,8 +244,9 @@ _DESCRIPTORS: Final = (
             Tunable("bytesize", (7, 8), ptb.DEFAULT_BYTESIZE),
             Tunable("stopbits", (1, 2), ptb.DEFAULT_STOPBITS),
         ),
-        max_rate_hz=4.0,
+        _fixed_rate_limit(PTB_MAX_RATE_HZ),
         open_serial=_open_ptb,
+        probe_serial=ptb_probe.probe,
     ),
 )
 
@@ -185,3 +256,17 @@ DRIVERS: Final[Mapping[str, DriverDescriptor]] = MappingProxyType({d.name: d for
 def names(family: Family) -> frozenset[str]:
     """The drivers of one family, by their configuration names."""
     return frozenset(d.name for d in _DESCRIPTORS if d.family == family)
+
+
+def i2c_probes() -> tuple[I2CProbe, ...]:
+    """Each I2C family's probe once, in catalog order: the order `scan` tries them."""
+    found: list[I2CProbe] = []
+    for d in _DESCRIPTORS:
+        if d.probe_i2c is not None and d.probe_i2c not in found:
+            found.append(d.probe_i2c)
+    return tuple(found)
+
+
+def serial_drivers() -> tuple[DriverDescriptor, ...]:
+    """The serial drivers in catalog order: the order `scan` tries a port."""
+    return tuple(d for d in _DESCRIPTORS if d.probe_serial is not None)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hullwatch.drivers.catalog import DRIVERS
+
 from .scenario import Scenario
 
 HIL_STATION = "hil"
@@ -34,9 +36,10 @@ def daemon_config(
             "address": sensor.address,
             "rate_hz": sensor.rate_hz,
         }
-        for key in ("pressure_oversampling", "temperature_oversampling", "iir_coefficient"):
-            if getattr(sensor, key) is not None:
-                entry[key] = getattr(sensor, key)
+        # The driver's settings a scenario sets; the rest take the driver's defaults.
+        for tunable in DRIVERS[sensor.kind].tunables:
+            if getattr(sensor, tunable.key, None) is not None:
+                entry[tunable.key] = getattr(sensor, tunable.key)
         sensors.append(entry)
     for index, serial in enumerate(scenario.serial_sensors):
         entry = {

@@ -41,9 +41,8 @@ import math
 from typing import Final
 
 from hullwatch.daemon.detection.noise_model import NoiseModel
-from hullwatch.drivers.bmp3 import device as bmp3_device
 from hullwatch.drivers.bmp3.variants import variant_by_name as bmp3_variant
-from hullwatch.drivers.ms5611 import device as ms5611_device
+from hullwatch.drivers.catalog import DRIVERS
 from hullwatch.drivers.ms5611.variants import variant_by_name as ms56xx_variant
 
 from .scenario import Scenario, SensorSpec, sensor_noise
@@ -53,10 +52,6 @@ from .sensor_noise import SlowNoiseParameters
 FLICKER_THIRD_DIFFERENCE_PER_ALLAN: Final = 1.8 * math.log(4.0 / 3.0) / math.log(2.0)
 # V₃ = c·τ per unit of K² (K² = D): 2/15.
 RANDOM_WALK_THIRD_DIFFERENCE_PER_K2: Final = 2.0 / 15.0
-# The oversampling the daemon sets when a scenario leaves it out: the drivers' defaults
-# (drivers/catalog.py), BMP3 ×8, MS56xx OSR 4096.
-DEFAULT_BMP3_OVERSAMPLING: Final = bmp3_device.DEFAULT_PRESSURE_OVERSAMPLING
-DEFAULT_MS56XX_OVERSAMPLING: Final = ms5611_device.DEFAULT_OVERSAMPLING
 
 
 def third_difference_model(
@@ -87,12 +82,22 @@ def configured_noise_model(scenario: Scenario, sensor: SensorSpec) -> NoiseModel
         white_pa = 0.0
     elif noise.white_pa is not None:
         white_pa = noise.white_pa
-    elif sensor.kind.startswith("bmp"):
-        oversampling = sensor.pressure_oversampling or DEFAULT_BMP3_OVERSAMPLING
+    elif DRIVERS[sensor.kind].family == "bmp3":
+        oversampling = _pressure_oversampling(sensor)
         # The simulator draws the IIR-off figure per conversion, before its filter.
         white_pa = bmp3_variant(sensor.kind).pressure_noise_pa[oversampling] * noise.white_scale
     else:
-        oversampling = sensor.pressure_oversampling or DEFAULT_MS56XX_OVERSAMPLING
+        oversampling = _pressure_oversampling(sensor)
         white_pa = ms56xx_variant(sensor.kind).pressure_noise_rms_pa(oversampling)
         white_pa *= noise.white_scale
     return third_difference_model(white_pa=white_pa, rate_hz=sensor.rate_hz, slow=noise.slow)
+
+
+def _pressure_oversampling(sensor: SensorSpec) -> int:
+    """The scenario's, or the one the daemon sets when it leaves it out: the driver's
+    default (drivers/catalog.py)."""
+    if sensor.pressure_oversampling is not None:
+        return sensor.pressure_oversampling
+    default = DRIVERS[sensor.kind].tuning()["pressure_oversampling"]
+    assert isinstance(default, int)  # every I2C driver's oversampling is a factor or ratio
+    return default

@@ -55,6 +55,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hullwatch.drivers.catalog import DRIVERS
+
 from .chamber import DEFAULT_WALL_TIME_CONSTANT_S
 from .expectations import Expectation
 from .sensor_noise import CHIP_NOISE, NO_NOISE, SERIAL_NOISE, SensorNoise, resolve_noise
@@ -215,6 +217,15 @@ class SensorSpec(_Strict):
     def sensor_id(self) -> str:
         return self.id or f"{self.kind}-{self.address:02x}"
 
+    @model_validator(mode="after")
+    def _rate_the_chip_reaches(self) -> SensorSpec:
+        """Refused here as the daemon's configuration would refuse it (drivers/catalog.py)."""
+        driver = DRIVERS[self.kind]
+        driver.check_rate(
+            self.rate_hz, {t.key: getattr(self, t.key, None) for t in driver.tunables}
+        )
+        return self
+
 
 EventAction = Literal[
     "open_hole",
@@ -269,7 +280,8 @@ class SerialSensorSpec(_Strict):
     kind: Literal["serial_bridge", "ptb330"]
     zone: str
     link: str  # absolute path of the symlink the daemon opens, like /dev/serial/by-id/...
-    rate_hz: float = Field(default=10.0, gt=0, le=100)  # a bridge's frame rate
+    # A bridge's frame rate, at most what the daemon accepts for one.
+    rate_hz: float = Field(default=10.0, gt=0, le=DRIVERS["serial_bridge"].fastest_rate_hz())
     address: int | None = Field(default=None, ge=0, le=255)  # a PTB330's RS-485 address
     noise_pa: float = Field(default=0.5, ge=0)
     # Slow noise terms as for [[sensors]] (`[serial_sensors.noise]`, white is noise_pa);

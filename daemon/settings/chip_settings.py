@@ -1,8 +1,9 @@
-"""The driver settings a sensor's configuration asks for, built (and so checked) by the driver.
+"""The driver settings a sensor's configuration asks for, built by the driver.
 
-The configuration validates a sensor by building these: a rate the chip cannot
-reach is refused by the same code that would run it, so `check-config` and the
-daemon never disagree.
+The configuration refuses a rate above the driver descriptor's
+`fastest_rate_hz`, which is computed by the same function the driver's
+settings class checks its rate with, so `check-config` and the daemon never
+disagree.
 """
 
 from __future__ import annotations
@@ -86,9 +87,3 @@ def serial_settings(driver: str, port: str, tuning: LineTuning, timeout_s: float
     keys = ("baudrate", "parity", "bytesize", "stopbits")
     changed = {key: getattr(tuning, key) for key in keys if getattr(tuning, key)}
     return ptb_serial_settings(port, timeout_s=timeout_s, **changed)
-
-
-def check_serial_rate(driver: str, rate_hz: float) -> None:
-    limit_hz = DRIVERS[driver].max_rate_hz
-    if limit_hz is not None and rate_hz > limit_hz:
-        raise ValueError(f"a {driver} is polled at {limit_hz:g} Hz at most, not {rate_hz:g} Hz")

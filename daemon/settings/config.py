@@ -4,7 +4,7 @@
 environment overrides (rules in `config_env`), validates the result and returns
 a frozen `Config`, or raises `ConfigError` carrying every problem it found: field
 errors from pydantic, checks between fields of one table (critical above
-warning, sensor address, measurement time against the sample rate, MQTT files),
+warning, sensor address, the sample rate against the driver's fastest, MQTT files),
 and checks across tables (unique ids, sensors pointing at zones that exist,
 every zone watched, no two sensors on one bus address). The checks across tables
 run on the data as written, so they are reported even when some field
@@ -48,8 +48,6 @@ from .chip_settings import (
     SERIAL_DRIVERS,
     ChipTuning,
     LineTuning,
-    check_serial_rate,
-    chip_settings,
     descriptor,
 )
 from .config_env import EnvOverrides, apply_env_overrides, field_kind, normalize_id
@@ -403,7 +401,7 @@ class SensorSettings(_Settings):
     """One pressure sensor: where it is, which zone it watches, how it samples.
 
     Fields are declared in the order their checks need: `address` after `driver`,
-    `rate_hz` after the oversampling it is checked against.
+    `rate_hz` after the settings its driver's fastest rate depends on.
     """
 
     id: Identifier
@@ -418,9 +416,9 @@ class SensorSettings(_Settings):
     address: Annotated[
         int | None, BeforeValidator(_int_from_text), Field(validate_default=True)
     ] = None
-    # Chip tuning: which keys a driver takes and their defaults are in
-    # `chip_settings` (BMP3: all four; MS56xx: pressure_oversampling for both
-    # conversions). None means the driver's default.
+    # Chip tuning: which keys a driver takes, their values and defaults are its
+    # descriptor's tunables (drivers/catalog.py; BMP3: all four; MS56xx:
+    # pressure_oversampling for both conversions). None means the driver's default.
     mode: Annotated[Literal["normal", "forced"] | None, BeforeValidator(_lower_text)] = None
     pressure_oversampling: ChipNumber = None
     temperature_oversampling: ChipNumber = None
@@ -525,15 +523,16 @@ class SensorSettings(_Settings):
     @field_validator("rate_hz")
     @classmethod
     def _check_rate(cls, rate_hz: float, info: ValidationInfo) -> float:
+        """Refuse a rate above the driver's fastest with these settings (its descriptor's
+        `fastest_rate_hz`, from the driver's own timing tables)."""
         driver = info.data.get("driver")
-        if driver in SERIAL_DRIVERS:
-            check_serial_rate(str(driver), rate_hz)
-            return rate_hz
-        keys = ("mode", "pressure_oversampling", "temperature_oversampling", "iir_coefficient")
-        if not isinstance(driver, str) or any(key not in info.data for key in keys):
-            return rate_hz  # an invalid driver or tuning key is already reported
-        tuning = ChipTuning(**{key: info.data[key] for key in keys})
-        chip_settings(driver, tuning, rate_hz)  # the driver's own ValueError names the limit
+        found = descriptor(driver) if isinstance(driver, str) else None
+        if found is None:
+            return rate_hz  # an invalid driver is already reported
+        keys = [t.key for t in found.tunables]
+        if any(key not in info.data for key in keys):
+            return rate_hz  # so is an invalid setting
+        found.check_rate(rate_hz, {key: info.data[key] for key in keys})
         return rate_hz
 
 

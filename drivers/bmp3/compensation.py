@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import Final
 
+from hullwatch.drivers.rate_limit import RateLimit
+
 from .calibration import Bmp3Calibration
 from .registers import ODR_CODE_MAX, OSR_CODES, odr_period_s
 
@@ -72,30 +74,43 @@ def measurement_time_s(
     return total_us / 1_000_000
 
 
-def odr_code_for_rate(rate_hz: float, measurement_time_s: float) -> int:
-    """odr_sel for normal mode: the fastest ODR whose period still fits one measurement.
+def fastest_odr_code(measurement_time_s: float) -> int:
+    """The smallest odr_sel whose period (datasheet 4.3.19) is longer than one measurement.
 
     The chip accepts a normal-mode configuration only when the measurement
     time is shorter than the ODR period (Bosch `validate_osr_and_odr_settings`;
-    otherwise ERR_REG conf_err). The resulting rate must be at least `rate_hz`,
-    so that every poll at `rate_hz` finds a new sample.
+    otherwise ERR_REG conf_err).
+    """
+    for code in range(ODR_CODE_MAX + 1):
+        if measurement_time_s < odr_period_s(code):
+            return code
+    raise ValueError(
+        f"a measurement of {measurement_time_s * 1e3:.3f} ms fits no ODR period "
+        f"(longest {odr_period_s(ODR_CODE_MAX):g} s)"
+    )
+
+
+def normal_mode_rate_limit(measurement_time_s: float) -> RateLimit:
+    """The fastest normal-mode rate: the ODR of `fastest_odr_code` (datasheet 3.9.2, 4.3.19)."""
+    code = fastest_odr_code(measurement_time_s)
+    fastest_hz = 1.0 / odr_period_s(code)
+    return RateLimit(
+        fastest_hz,
+        f"one measurement takes {measurement_time_s * 1e3:.3f} ms (datasheet 3.9.2), so the "
+        f"fastest normal-mode ODR is {fastest_hz:g} Hz (odr_sel {code}, datasheet 4.3.19); "
+        "lower the oversampling or the rate",
+    )
+
+
+def odr_code_for_rate(rate_hz: float, measurement_time_s: float) -> int:
+    """odr_sel for normal mode: the fastest ODR whose period still fits one measurement.
+
+    The resulting rate must be at least `rate_hz`, so that every poll at
+    `rate_hz` finds a new sample.
     """
     if not (math.isfinite(rate_hz) and rate_hz > 0):
         raise ValueError(f"sampling rate must be a positive number of Hz, got {rate_hz!r}")
-    for code in range(ODR_CODE_MAX + 1):
-        period_s = odr_period_s(code)
-        if measurement_time_s < period_s:
-            break
-    else:
-        raise ValueError(
-            f"a measurement of {measurement_time_s * 1e3:.3f} ms fits no ODR period "
-            f"(longest {odr_period_s(ODR_CODE_MAX):g} s)"
-        )
-    fastest_hz = 1.0 / period_s
-    if fastest_hz < rate_hz:
-        raise ValueError(
-            f"cannot sample at {rate_hz:g} Hz: one measurement takes "
-            f"{measurement_time_s * 1e3:.3f} ms, so the fastest normal-mode ODR is "
-            f"{fastest_hz:g} Hz (odr_sel {code}); lower the oversampling or the rate"
-        )
-    return code
+    limit = normal_mode_rate_limit(measurement_time_s)
+    if rate_hz > limit.fastest_hz:
+        raise ValueError(f"cannot sample at {rate_hz:g} Hz: {limit.reason}")
+    return fastest_odr_code(measurement_time_s)

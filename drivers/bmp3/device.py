@@ -21,6 +21,7 @@ from hullwatch.drivers.errors import (
     OutOfRangeError,
     WrongChipError,
 )
+from hullwatch.drivers.rate_limit import RateLimit
 from hullwatch.drivers.sensor import Reading
 
 from . import registers as r
@@ -29,6 +30,7 @@ from .compensation import (
     compensate_pressure_pa,
     compensate_temperature_c,
     measurement_time_s,
+    normal_mode_rate_limit,
     odr_code_for_rate,
 )
 from .variants import Bmp3Variant, describe_supported, variant_by_name, variant_for_chip_id
@@ -45,6 +47,9 @@ DEFAULT_MODE: Final[Bmp3Mode] = "normal"
 DEFAULT_PRESSURE_OVERSAMPLING: Final = 8
 DEFAULT_TEMPERATURE_OVERSAMPLING: Final = 1
 DEFAULT_IIR_COEFFICIENT: Final = 0
+# The settings the fastest rate depends on (`rate_limit`); the IIR filter runs on the
+# results and takes no measurement time.
+RATE_SETTINGS: Final = ("mode", "pressure_oversampling", "temperature_oversampling")
 _E = TypeVar("_E", bound=Exception)
 
 # Datasheet 3.9.2 gives the typical measurement time; wait 15 % longer before
@@ -73,20 +78,38 @@ class Bmp3Settings:
             raise ValueError(
                 f"IIR coefficient {self.iir_coefficient} is not one of {sorted(r.IIR_CODES)}"
             )
-        meas_s = self.measurement_time_s  # validates both oversampling factors
-        if self.mode == "normal":
-            odr_code_for_rate(self.rate_hz, meas_s)
-        elif not (
-            math.isfinite(self.rate_hz) and 0 < self.rate_hz * meas_s * MEASUREMENT_MARGIN <= 1
-        ):
-            raise ValueError(
-                f"cannot sample at {self.rate_hz!r} Hz in forced mode: one measurement "
-                f"takes {meas_s * MEASUREMENT_MARGIN * 1e3:.3f} ms with margin"
-            )
+        if not (math.isfinite(self.rate_hz) and self.rate_hz > 0):
+            raise ValueError(f"sampling rate must be a positive number of Hz, got {self.rate_hz!r}")
+        limit = rate_limit(self.mode, self.pressure_oversampling, self.temperature_oversampling)
+        refusal = limit.refusal(self.rate_hz, self.rate_settings)
+        if refusal is not None:
+            raise ValueError(refusal)
+
+    @property
+    def rate_settings(self) -> dict[str, object]:
+        """The settings the fastest rate depends on (`rate_limit`), by name."""
+        return {key: getattr(self, key) for key in RATE_SETTINGS}
 
     @property
     def measurement_time_s(self) -> float:
         return measurement_time_s(self.pressure_oversampling, self.temperature_oversampling)
+
+
+def rate_limit(mode: str, pressure_oversampling: int, temperature_oversampling: int) -> RateLimit:
+    """The fastest these settings can be read at, from the measurement time (datasheet 3.9.2).
+
+    Normal mode: the fastest ODR whose period exceeds one measurement (4.3.19). Forced
+    mode: one measurement per read, waited for with `MEASUREMENT_MARGIN`.
+    """
+    meas_s = measurement_time_s(pressure_oversampling, temperature_oversampling)
+    if mode != "forced":
+        return normal_mode_rate_limit(meas_s)
+    wait_s = meas_s * MEASUREMENT_MARGIN
+    return RateLimit(
+        1.0 / wait_s,
+        f"in forced mode one measurement takes {wait_s * 1e3:.3f} ms with margin "
+        f"(datasheet 3.9.2), so at most {1.0 / wait_s:.1f} Hz; lower the oversampling or the rate",
+    )
 
 
 class Bmp3Sensor:

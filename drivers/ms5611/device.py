@@ -19,6 +19,7 @@ from typing import Final, TypeVar
 
 from hullwatch.drivers.bus import I2CBus
 from hullwatch.drivers.errors import MeasurementError, OutOfRangeError
+from hullwatch.drivers.rate_limit import RateLimit
 from hullwatch.drivers.sensor import Reading
 
 from .commands import (
@@ -75,13 +76,11 @@ class Ms5611Settings:
             )
         if not (math.isfinite(self.rate_hz) and self.rate_hz > 0):
             raise ValueError(f"sampling rate must be a positive number of Hz, got {self.rate_hz!r}")
-        if self.rate_hz * self.measurement_time_s > 1:
-            raise ValueError(
-                f"cannot sample at {self.rate_hz:g} Hz with oversampling {self.oversampling}: "
-                f"a D2 and a D1 conversion take {self.measurement_time_s * 1e3:.2f} ms with "
-                f"margin, so at most {1 / self.measurement_time_s:.1f} Hz; "
-                "lower the oversampling or the rate"
-            )
+        refusal = rate_limit(self.oversampling).refusal(
+            self.rate_hz, {"oversampling": self.oversampling}
+        )
+        if refusal is not None:
+            raise ValueError(refusal)
 
     @property
     def conversion_wait_s(self) -> float:
@@ -91,7 +90,26 @@ class Ms5611Settings:
     @property
     def measurement_time_s(self) -> float:
         """Duration of a read that converts both D2 and D1."""
-        return 2 * self.conversion_wait_s
+        return _measurement_time_s(self.oversampling)
+
+
+def _measurement_time_s(oversampling: int) -> float:
+    """A read that converts D2 and D1: two conversion waits (datasheet "CONVERSION SEQUENCE")."""
+    return 2 * conversion_time_s(oversampling) * TIMING_MARGIN
+
+
+def rate_limit(oversampling: int) -> RateLimit:
+    """The fastest a read at this oversampling ratio can repeat: one D2 and one D1
+    conversion, each waited for its maximum time (datasheet "ELECTRICAL
+    CHARACTERISTICS") with `TIMING_MARGIN`. Reads that skip D2 (`temperature_every_n`)
+    are faster, but every n-th one is not."""
+    measurement_s = _measurement_time_s(oversampling)
+    return RateLimit(
+        1.0 / measurement_s,
+        f"a D2 and a D1 conversion take {measurement_s * 1e3:.2f} ms with margin "
+        f'(datasheet "ELECTRICAL CHARACTERISTICS"), so at most {1.0 / measurement_s:.1f} Hz; '
+        "lower the oversampling or the rate",
+    )
 
 
 class Ms5611Sensor:

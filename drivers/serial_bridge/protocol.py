@@ -62,6 +62,9 @@ START: Final = b"$"
 CHECKSUM_DELIMITER: Final = b"*"
 TERMINATOR: Final = b"\r\n"
 MAX_FRAME_BYTES: Final = 82  # NMEA 0183 v3.01 section 5.3, including "$" and CR LF
+# The fastest frame rate a host may be configured for (a version-1 frame takes 3.2 ms
+# at 115200 baud 8N1).
+MAX_FRAME_RATE_HZ: Final = 100.0
 FIELD_COUNT: Final = 5  # HWP, seq, pressure_pa, temperature_c, status
 SEQ_MODULUS: Final = 65536
 

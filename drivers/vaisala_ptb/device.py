@@ -49,6 +49,9 @@ from .protocol import (
 DEFAULT_QUIET_S: Final = 0.3
 # A SEND reply line is at most a few dozen characters; anything longer is noise.
 MAX_REPLY_BYTES: Final = 128
+# The daemon asks with one SEND at a time; the reply takes ~70 ms at 4800 baud 7E1,
+# and the instrument measures at most 10 times a second (protocol.py, specifications).
+MAX_POLL_RATE_HZ: Final = 4.0
 
 
 def ptb_serial_settings(

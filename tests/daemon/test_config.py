@@ -286,6 +286,51 @@ def test_ms5611_takes_its_own_oversampling_and_rate_limit() -> None:
         SensorSettings.model_validate(sensor(driver="ms5611", rate_hz=100))
 
 
+def _only_rate_error(**changes: object) -> str:
+    """The message of the one problem of `sensor(**changes)`, which must be its rate."""
+    with pytest.raises(ValidationError) as caught:
+        SensorSettings.model_validate(sensor(**changes))
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("rate_hz",)
+    return error["msg"]
+
+
+def test_an_ms5611_at_osr_4096_refuses_a_rate_above_its_conversions() -> None:
+    """Two conversions of 9.04 ms at OSR 4096, 10 % margin each: 50.3 Hz at most."""
+    message = _only_rate_error(
+        driver="ms5611", address=0x77, pressure_oversampling=4096, rate_hz=60
+    )
+    assert message == (
+        "Value error, a ms5611 cannot sample at 60 Hz with pressure_oversampling = 4096: "
+        "a D2 and a D1 conversion take 19.89 ms with margin "
+        '(datasheet "ELECTRICAL CHARACTERISTICS"), so at most 50.3 Hz; '
+        "lower the oversampling or the rate"
+    )
+    # The default oversampling is 4096 too, and a lower one is faster.
+    with pytest.raises(ValidationError, match=r"a ms5611 cannot sample at 60 Hz"):
+        SensorSettings.model_validate(sensor(driver="ms5611", address=0x77, rate_hz=60))
+    SensorSettings.model_validate(
+        sensor(driver="ms5611", address=0x77, pressure_oversampling=2048, rate_hz=60)
+    )
+
+
+def test_a_bmp390_at_x32_pressure_oversampling_refuses_50_hz() -> None:
+    """x32/x1 measures for 67.449 ms (datasheet 3.9.2): the fastest ODR is 12.5 Hz."""
+    assert _only_rate_error(pressure_oversampling=32, rate_hz=50) == (
+        'Value error, a bmp390 cannot sample at 50 Hz with mode = "normal", '
+        "pressure_oversampling = 32, temperature_oversampling = 1: one measurement takes "
+        "67.449 ms (datasheet 3.9.2), so the fastest normal-mode ODR is 12.5 Hz "
+        "(odr_sel 4, datasheet 4.3.19); lower the oversampling or the rate"
+    )
+    SensorSettings.model_validate(sensor(pressure_oversampling=32, rate_hz=12.5))
+
+
+def test_an_invalid_setting_is_reported_once_not_again_as_a_rate() -> None:
+    with pytest.raises(ValidationError) as caught:
+        SensorSettings.model_validate(sensor(pressure_oversampling=3, rate_hz=50))
+    assert [e["loc"] for e in caught.value.errors()] == [("pressure_oversampling",)]
+
+
 @pytest.mark.parametrize("address", [0x76, 0x77, "0x77", "118"])
 def test_address_accepts_ints_and_integer_strings(address: object) -> None:
     assert SensorSettings.model_validate(sensor(address=address)).address in {0x76, 0x77}

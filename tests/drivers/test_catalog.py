@@ -78,8 +78,80 @@ def test_every_default_is_an_allowed_value_and_every_driver_has_a_factory(driver
         assert tunable.default in tunable.allowed, tunable.key
     if descriptor.is_serial:
         assert descriptor.open_serial is not None
-        assert descriptor.open_i2c is None
-        assert descriptor.max_rate_hz is not None
+        assert descriptor.probe_serial is not None
+        assert descriptor.open_i2c is descriptor.probe_i2c is None
+        assert descriptor.rate_keys == ()  # a fixed limit
     else:
         assert descriptor.open_i2c is not None
-        assert descriptor.open_serial is None
+        assert descriptor.probe_i2c is not None
+        assert descriptor.open_serial is descriptor.probe_serial is None
+    assert set(descriptor.rate_keys) <= {t.key for t in descriptor.tunables}
+    assert descriptor.fastest_rate_hz() > 0
+
+
+def _rate_tunings(driver: str) -> list[dict[str, object]]:
+    """Every combination of the values the driver's fastest rate depends on."""
+    descriptor = DRIVERS[driver]
+    tunings: list[dict[str, object]] = [{}]
+    for key in descriptor.rate_keys:
+        tunable = descriptor.tunable(key)
+        assert tunable is not None
+        tunings = [{**t, key: value} for t in tunings for value in tunable.allowed]
+    return tunings
+
+
+@pytest.mark.parametrize("driver", sorted(names("bmp3") | names("ms56xx")))
+def test_the_fastest_rate_is_the_one_the_driver_settings_accept(driver: str) -> None:
+    """The descriptor's limit and the driver's settings class are the same function:
+    exactly at it the settings build, just above it they refuse, for every setting."""
+    for chosen in _rate_tunings(driver):
+        fastest_hz = DRIVERS[driver].fastest_rate_hz(chosen)
+        tuning = ChipTuning(**chosen)  # type: ignore[arg-type]
+        assert chip_settings(driver, tuning, fastest_hz).rate_hz == fastest_hz
+        with pytest.raises(ValueError, match="cannot sample at"):
+            chip_settings(driver, tuning, fastest_hz * 1.001)
+        DRIVERS[driver].check_rate(fastest_hz, chosen)
+        with pytest.raises(ValueError, match=f"^a {driver} cannot sample at"):
+            DRIVERS[driver].check_rate(fastest_hz * 1.001, chosen)
+
+
+def test_the_fastest_rates_from_the_timing_tables() -> None:
+    """BMP3 x8/x1 measures for 18.969 ms (datasheet 3.9.2): normal mode ODR 50 Hz
+    (period 20 ms, 4.3.19), forced 1/(18.969 ms x 1.15). x32/x1: 67.449 ms, ODR
+    12.5 Hz. MS56xx OSR 4096: two conversions of 9.04 ms x 1.1 (datasheet
+    "ELECTRICAL CHARACTERISTICS"); OSR 256: two of 0.60 ms x 1.1."""
+    bmp390 = DRIVERS["bmp390"]
+    assert bmp390.fastest_rate_hz() == 50.0
+    assert bmp390.fastest_rate_hz({"mode": "forced"}) == pytest.approx(1 / (18.969e-3 * 1.15))
+    assert bmp390.fastest_rate_hz({"pressure_oversampling": 32}) == 12.5
+    assert bmp390.fastest_rate_hz({"pressure_oversampling": 1}) == 200.0
+    ms5611 = DRIVERS["ms5611"]
+    assert ms5611.fastest_rate_hz() == pytest.approx(1 / (2 * 9.04e-3 * 1.1))
+    assert ms5611.fastest_rate_hz({"pressure_oversampling": 256}) == pytest.approx(
+        1 / (2 * 0.60e-3 * 1.1)
+    )
+
+
+def test_a_serial_instrument_has_one_limit_whatever_its_line() -> None:
+    ptb330 = DRIVERS["ptb330"]
+    assert ptb330.fastest_rate_hz() == ptb330.fastest_rate_hz({"baudrate": 115200}) == 4.0
+    assert DRIVERS["serial_bridge"].fastest_rate_hz() == 100.0
+    with pytest.raises(ValueError, match=r"^a ptb330 is polled at 4 Hz at most, not 5 Hz$"):
+        ptb330.check_rate(5.0)
+
+
+def test_tuning_fills_in_the_defaults_and_refuses_other_keys() -> None:
+    assert DRIVERS["ms5607"].tuning({"pressure_oversampling": None}) == {
+        "pressure_oversampling": 4096
+    }
+    assert DRIVERS["bmp388"].tuning({"mode": "forced"})["mode"] == "forced"
+    with pytest.raises(KeyError, match="iir_coefficient"):
+        DRIVERS["ms5611"].tuning({"iir_coefficient": 3})
+
+
+def test_a_scenario_refuses_a_rate_its_chip_cannot_reach_as_the_daemon_would() -> None:
+    with pytest.raises(ValueError, match="a ms5611 cannot sample at 60 Hz"):
+        SensorSpec(kind="ms5611", zone="z", address=0x77, rate_hz=60.0)
+    SensorSpec(kind="ms5611", zone="z", address=0x77, rate_hz=60.0, pressure_oversampling=2048)
+    with pytest.raises(ValueError, match="rate_hz"):
+        SerialSensorSpec(kind="serial_bridge", zone="z", link="/dev/x", rate_hz=101.0)
