@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: setup test test-fast lint bench bench-detection bench-lag bench-hil bench-outbox soak demo clean
+.PHONY: setup test test-fast lint bench bench-detection bench-lag bench-hil bench-outbox bench-compare soak demo clean
 
 setup: ## venv, the package with its dev tools, and Mosquitto and PostgreSQL where they are missing
 	./scripts/install-mosquitto
@@ -37,6 +37,9 @@ bench-hil: ## accelerated HIL speed: one BMP388 at 25 Hz, HOURS simulated (defau
 
 bench-outbox: ## the outbox's fsync and a 25 Hz poller: loop lateness, writer thread vs inline, real and slow disk (~50 s; docs/delivery.md)
 	$(BIN)/python bench/outbox_stall.py $(ARGS)
+
+bench-compare: ## before/after on one machine in one run: CPU per sample and alert latency of BEFORE (a git ref, default in bench/compare_trees.py) and this checkout
+	$(BIN)/python bench/compare_trees.py $(if $(BEFORE),--before $(BEFORE)) $(ARGS)
 
 soak: ## 24 simulated hours through the daemon, publisher, outbox and Mosquitto: memory and open files
 	$(BIN)/python bench/soak.py

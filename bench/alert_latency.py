@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import inspect
 import json
 import statistics
 import sys
@@ -57,24 +58,25 @@ from hullwatch.hil.world import World
 
 
 def _from(name: str, *modules: str) -> Any:
-    """`name` from the first of `modules` that exists: the daemon's rooms, or the flat
-    `hullwatch.daemon` of checkouts before them (so `compare_trees` can run this file
-    against an older tree)."""
+    """`name` from the first of `modules` that has it. The flat `hullwatch.daemon` of
+    checkouts before the rooms comes first: run against such a tree (`compare_trees`),
+    a room's module missing there would be found in this checkout's editable install."""
     for module in modules:
         try:
             return getattr(importlib.import_module(module), name)
-        except ModuleNotFoundError:
+        except (ModuleNotFoundError, AttributeError):
             continue
     raise ModuleNotFoundError(f"{name} in none of {modules}")
 
 
-Outbox = _from("Outbox", "hullwatch.daemon.delivery.outbox", "hullwatch.daemon.outbox")
-Publisher = _from("Publisher", "hullwatch.daemon.delivery.publisher", "hullwatch.daemon.publisher")
+Outbox = _from("Outbox", "hullwatch.daemon.outbox", "hullwatch.daemon.delivery.outbox")
+Publisher = _from("Publisher", "hullwatch.daemon.publisher", "hullwatch.daemon.delivery.publisher")
 ZoneDetector = _from(
-    "ZoneDetector", "hullwatch.daemon.detection.detector", "hullwatch.daemon.detector"
+    "ZoneDetector", "hullwatch.daemon.detector", "hullwatch.daemon.detection.detector"
 )
-Daemon = _from("Daemon", "hullwatch.daemon.service.service", "hullwatch.daemon.service")
-Config = _from("Config", "hullwatch.daemon.settings.config", "hullwatch.daemon.config")
+Daemon = _from("Daemon", "hullwatch.daemon.service", "hullwatch.daemon.service.service")
+Config = _from("Config", "hullwatch.daemon.config", "hullwatch.daemon.settings.config")
+
 
 HOLE_AT_S = 6.0
 RUN_S = 12.0  # the hole's alerts are in well before
@@ -291,6 +293,7 @@ def summary(latencies: list[Latency], cpu_us_per_sample: float) -> dict[str, Any
         "decision_to_received": _ms([x.decision_to_received_s for x in latencies]),
         "sample_to_received": _ms([x.sample_to_received_s for x in latencies]),
         "cpu_us_per_sample": round(cpu_us_per_sample, 1),
+        "daemon_source": inspect.getfile(Daemon),  # which checkout's code ran
     }
 
 

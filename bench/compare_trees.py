@@ -23,13 +23,16 @@ Prints each figure's median over the rounds per tree and the ratio after/before.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
+import os
 import re
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
+import tomllib
 from io import BytesIO
 from pathlib import Path
 
@@ -41,8 +44,23 @@ PACKAGES = ("daemon", "drivers", "hil", "analysis", "archive")
 CPU_LINE = re.compile(r"([0-9.]+) µs of CPU time per sample")
 
 
-def _tree_at(ref: str, into: Path) -> Path:
-    """The tree of `ref`, extracted under `into`; its `hullwatch` namespace beside it."""
+def _missing_requirements(source: Path) -> list[str]:
+    """The tree's declared dependencies that this environment does not have (an older
+    tree may need a library this checkout dropped, e.g. aiomqtt)."""
+    project = tomllib.loads((source / "pyproject.toml").read_text())["project"]
+    missing = []
+    for requirement in project.get("dependencies", []):
+        name = re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0]
+        try:
+            importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(requirement)
+    return missing
+
+
+def _tree_at(ref: str, into: Path) -> str:
+    """The tree of `ref`, extracted under `into`: the PYTHONPATH that imports its code
+    (its `hullwatch` namespace, and what it needs that this environment lacks)."""
     archive = subprocess.run(
         ["git", "-C", str(ROOT), "archive", "--format=tar", ref],
         check=True,
@@ -51,7 +69,16 @@ def _tree_at(ref: str, into: Path) -> Path:
     source = into / "source"
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(source, filter="data")
-    return _namespace(source, into)
+    path = [str(_namespace(source, into))]
+    missing = _missing_requirements(source)
+    if missing:
+        site = into / "site"
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(site), *missing],
+            check=True,
+        )
+        path.append(str(site))
+    return os.pathsep.join(path)
 
 
 def _namespace(source: Path, into: Path) -> Path:
@@ -64,10 +91,10 @@ def _namespace(source: Path, into: Path) -> Path:
     return shim
 
 
-def _run(shim: Path, *args: str) -> str:
+def _run(pythonpath: str, *args: str) -> str:
     result = subprocess.run(
         [sys.executable, *args],
-        env={"PYTHONPATH": str(shim), "PATH": "/usr/local/bin:/usr/bin:/bin"},
+        env={"PYTHONPATH": pythonpath, "PATH": "/usr/local/bin:/usr/bin:/bin"},
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -77,12 +104,15 @@ def _run(shim: Path, *args: str) -> str:
     return result.stdout
 
 
-def measure(shim: Path, hours: float) -> dict[str, float]:
-    speed = _run(shim, str(ROOT / "bench" / "hil_speed.py"), "--hours", str(hours))
+def measure(pythonpath: str, hours: float) -> dict[str, float]:
+    speed = _run(pythonpath, str(ROOT / "bench" / "hil_speed.py"), "--hours", str(hours))
     found = CPU_LINE.search(speed)
     if found is None:
         raise RuntimeError(f"hil_speed printed no CPU figure:\n{speed}")
-    latency = json.loads(_run(shim, str(ROOT / "bench" / "alert_latency.py"), "--json"))
+    latency = json.loads(_run(pythonpath, str(ROOT / "bench" / "alert_latency.py"), "--json"))
+    shim = pythonpath.split(os.pathsep)[0]
+    if not latency["daemon_source"].startswith(shim):
+        raise RuntimeError(f"ran {latency['daemon_source']}, not the code under {shim}")
     return {
         "accelerated CPU µs/sample": float(found.group(1)),
         "real-time CPU µs/sample": latency["cpu_us_per_sample"],
@@ -101,7 +131,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="hullwatch-compare-") as tmp:
         trees = {
             f"before ({args.before})": _tree_at(args.before, Path(tmp) / "before"),
-            "after (this checkout)": _namespace(ROOT, Path(tmp) / "after"),
+            "after (this checkout)": str(_namespace(ROOT, Path(tmp) / "after")),
         }
         figures: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
         for round_index in range(args.rounds):

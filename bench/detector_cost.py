@@ -9,6 +9,11 @@ from 4 s to `window_s`, each √2 longer, a false-alarm budget and the thermal-l
 correction with its 600 s cubic), whose cost grows with the number of windows,
 i.e. with log(window_s), not with the samples held. Results go in
 docs/detection.md.
+
+Then issue 14's zone: two sensors at 50 Hz each, the bank from 1 to 120 s (15
+windows), a 365-day budget and a 30 s lag, judged after every sample and at
+the default decision interval (0.1 s with the screen between decisions,
+`ZoneDetector.decision_due`), side by side in rounds that alternate.
 """
 
 from __future__ import annotations
@@ -75,6 +80,76 @@ def _run(window_s: float, bank: bool) -> tuple[float, float]:
     return per_sample_us, kib
 
 
+def _two_sensor_zone(decision_interval_s: float) -> ZoneDetector:
+    return ZoneDetector(
+        ZoneParameters(
+            zone_id="bench-two",
+            volume_m3=0.05,
+            floor_pa=70_000.0,
+            window_s=120.0,
+            min_window_s=1.0,
+            min_window_fill=0.5,
+            discharge_coefficient=0.62,
+            ambient_pressure_pa=0.0,
+            reference_temperature_k=293.15,
+            false_alarm_interval_days=365.0,
+            temperature_lag_s=30.0,
+            policy=LevelPolicy(0.5, 5.0, 5.0, 0.5),
+            decision_interval_s=decision_interval_s,
+        )
+    )
+
+
+def _feed(detector: ZoneDetector, first: int, rounds: int, rate_hz: float) -> int:
+    """`rounds` rounds of both sensors from round `first`; the decisions made."""
+    rng = random.Random(first)
+    decisions = 0
+    for k in range(first, first + rounds):
+        t_s = k / rate_hz
+        temperature_c = 22.0 + 0.3 * math.sin(2 * math.pi * t_s / 1800.0)
+        for sensor_id, offset_s in (("a", 0.0), ("b", 0.001)):
+            detector.add_sample(
+                sensor_id,
+                t_s + offset_s,
+                101_325.0 + rng.gauss(0.0, 1.5),
+                temperature_c + rng.gauss(0.0, 0.003),
+            )
+            if detector.decision_due(sensor_id):
+                detector.assess()
+                decisions += 1
+    return decisions
+
+
+def two_sensor_rounds(rounds: int = 3, rate_hz: float = 50.0, seconds: float = 200.0) -> None:
+    """Per sample (one sensor's), every-sample judgement against the decision rate."""
+    intervals = (0.0, 0.1)
+    detectors = {interval: _two_sensor_zone(interval) for interval in intervals}
+    warm = int(150.0 * rate_hz)  # the 120 s window full, the cubic settled
+    for detector in detectors.values():
+        _feed(detector, 0, warm, rate_hz)
+    per_sample: dict[float, list[float]] = {interval: [] for interval in intervals}
+    shares: dict[float, float] = {}
+    step = int(seconds * rate_hz)
+    for r in range(rounds):
+        order = intervals if r % 2 == 0 else tuple(reversed(intervals))
+        for interval in order:
+            first = warm + r * step
+            start = time.process_time()
+            decisions = _feed(detectors[interval], first, step, rate_hz)
+            per_sample[interval].append((time.process_time() - start) / (2 * step) * 1e6)
+            shares[interval] = decisions / (2 * step)
+    print(
+        f"\ntwo sensors at {rate_hz:g} Hz, 15 windows (1-120 s), {rounds} rounds of"
+        f" {seconds:g} s each, µs per sample (add_sample + decision_due + assess when due)"
+    )
+    for interval in intervals:
+        figures = ", ".join(f"{x:.1f}" for x in per_sample[interval])
+        label = "every sample" if interval == 0 else f"every {interval:g} s + screen"
+        print(f"  {label:22s} {figures}  (judged after {shares[interval]:.1%} of the samples)")
+    ratios = [b / a for a, b in zip(per_sample[0.0], per_sample[0.1], strict=True)]
+    print("  ratio per round: " + ", ".join(f"{r:.3f}" for r in ratios))
+
+
 def main() -> None:
     print(f"{SAMPLES} samples at {RATE_HZ:g} Hz per window length (add_sample + assess)")
     print(
@@ -89,6 +164,7 @@ def main() -> None:
                 f"{'bank' if bank else 'single':>9} {window_s:>9g} {windows:>8} "
                 f"{int(window_s * RATE_HZ):>18} {per_sample_us:>10.2f} {kib:>8.0f}"
             )
+    two_sensor_rounds()
 
 
 if __name__ == "__main__":

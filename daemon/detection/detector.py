@@ -55,6 +55,23 @@ CONFIRM_LAG_FRACTION = 0.25
 NOISE_SCALE_FACTOR = 2.0
 NOISE_MIN_SCALE_S = 64.0
 
+# Between decisions (zone_parameters.decision_interval_s) a sample is screened in
+# the windows no longer than this many decision intervals (and always the
+# shortest): a fall through them can be raised within a few intervals, where
+# waiting for the next decision would add a noticeable share to the delay.
+# A fall through a longer window takes many intervals to be raised; one more
+# costs it little.
+SCREEN_INTERVALS = 40.0
+# A screened window calls for a decision once one sensor's fall reaches this
+# fraction of what the zone must reach, divided by √(sensors): the zone's
+# combined estimate can pass where each sensor's alone does not, and the screen
+# uses the thermal correction of the last decision.
+SCREEN_FRACTION = 0.8
+# Of the screened windows, the shortest is looked at after every sample, the
+# others only while the last decision found them at least this fraction of the
+# way to their test.
+SCREEN_NEAR = 0.5
+
 _Vote = tuple[str, float, float]  # sensor, slope, its standard error
 
 
@@ -117,6 +134,10 @@ class ZoneDetector:
         )
         # Per window, Student's threshold by (coarse) degrees of freedom.
         self._student: list[dict[int, float]] = [{} for _ in self._windows_s]
+        self._decided_t_s: float | None = None  # sample time of the last decision
+        screened_s = max(self._windows_s[0], SCREEN_INTERVALS * parameters.decision_interval_s)
+        self._screened = {k for k, w in enumerate(self._windows_s) if w <= screened_s}
+        self._watched = sorted(self._screened)  # until the first judgement
 
     @property
     def windows_s(self) -> tuple[float, ...]:
@@ -160,6 +181,48 @@ class ZoneDetector:
             )
             self._tracks[sensor_id] = track
         track.add(t_s, pressure_pa, temperature_c, learning=self.level is Level.OK)
+
+    def decision_due(self, sensor_id: str) -> bool:
+        """Whether to judge the zone (`assess`) after this sensor's newest sample.
+
+        Every sample when `decision_interval_s` is 0. Otherwise once per interval of
+        sample time, and at once when the sample may enter a higher level through
+        a screened window (`SCREEN_INTERVALS`, `SCREEN_FRACTION`): a fast fall is
+        raised without waiting for the next decision, a slow one waits at most
+        one interval more than at every sample.
+        """
+        interval_s = self.parameters.decision_interval_s
+        decided_t_s = self._decided_t_s
+        track = self._tracks.get(sensor_id)
+        if interval_s <= 0.0 or decided_t_s is None or track is None:
+            return True
+        if track.t_s - decided_t_s >= interval_s:
+            return True
+        return self._may_enter(track)
+
+    def _may_enter(self, track: SensorLines) -> bool:
+        """One sensor's screened windows: could the zone enter a higher level now?"""
+        policy = self.parameters.policy
+        rank = self.level.rank
+        if rank >= 2:
+            return False
+        threshold = policy.critical_pa_per_s if rank == 1 else policy.warning_pa_per_s
+        fraction = SCREEN_FRACTION / math.sqrt(len(self._tracks))
+        scale = (track.temperature_c + KELVIN_AT_0_C) / self.parameters.reference_temperature_k
+        for k in self._watched:
+            line = track.screen(k)
+            if line is None:
+                continue
+            slope, own, pooled, n = line
+            fall = -slope * scale
+            if fall < fraction * threshold:
+                continue
+            if fall >= fraction * self._sigma(k, n - 2) * own * scale:
+                return True
+            pooled_dof = track.pooled_dof
+            if pooled_dof > 0 and fall >= fraction * self._sigma(k, pooled_dof) * pooled * scale:
+                return True
+        return False
 
     def lag_estimates(self) -> dict[str, tuple[float, LagEstimate | None]]:
         """Per sensor: the configured thermal lag and the measured one (None: not
@@ -208,7 +271,10 @@ class ZoneDetector:
         """Estimate and update the level; None until some sensor has three samples."""
         tracks = self._tracks
         for track in tracks.values():
-            track.refresh()
+            if track.needs_refresh:
+                track.refresh()
+        if tracks:
+            self._decided_t_s = max(track.t_s for track in tracks.values())
         if len(tracks) == 1:
             sensor_id, track = next(iter(tracks.items()))
             estimates = self._one_sensor(sensor_id, track)
@@ -295,47 +361,80 @@ class ZoneDetector:
         return e
 
     def _combined(self) -> _Estimates:
-        """Per window, the sensors that agree, combined by inverse variance."""
+        """Per window, the sensors that agree, combined by inverse variance.
+
+        The detector's hottest loop (windows × sensors at every decision): the
+        tracks' lists are read once and each window's sums are written out, in the
+        order the plain formulas below state them, so the figures are the same.
+        """
         e = _Estimates()
-        tracks = self._tracks
+        rows = [
+            (
+                sensor_id,
+                track.counts,
+                track.slopes,
+                track.stderrs,
+                track.white_stderrs,
+                track.correlated_variances,
+                track.pooled_stderrs,
+                track.fills,
+                track.pooled_dof,
+            )
+            for sensor_id, track in self._tracks.items()
+        ]
+        sqrt = math.sqrt
         for k in range(len(self._windows_s)):
             # Sensors vote with their white standard errors: the flicker and random
             # walk of the noise model are mostly the room's (or the chamber's) own
             # pressure, which moves every sensor alike and so cannot excuse two
             # sensors for disagreeing.
-            votes: list[_Vote] = [
-                (sensor_id, track.slopes[k], track.white_stderrs[k] or track.stderrs[k])
-                for sensor_id, track in tracks.items()
-                if track.counts[k] > 0 and track.stderrs[k] > 0
-            ]
+            votes: list[_Vote] = []
+            voters = []
+            for row in rows:
+                stderr = row[3][k]
+                if row[1][k] > 0 and stderr > 0:
+                    votes.append((row[0], row[2][k], row[4][k] or stderr))
+                    voters.append(row)
             if not votes:
                 continue
-            kept, suspect = self._vote(votes)
-            kept_tracks = [tracks[sensor_id] for sensor_id, _, _ in kept]
+            if len(votes) > 1:
+                kept, suspect = self._vote(votes)
+                if len(kept) != len(votes):
+                    voters = [row for row in voters if any(row[0] == v[0] for v in kept)]
+            else:
+                kept, suspect = votes, ()
             # The white parts are each sensor's own and average down with inverse-
             # variance weights; the flicker and random walk are taken as common to
             # the zone (the room's or the chamber's pressure), which averaging does
             # not reduce: the smallest sensor's share is added whole. Sensor-own
             # slow noise would average down too, so this errs on the safe side.
-            weights = [1.0 / stderr**2 for _, _, stderr in kept]
-            total = sum(weights)
-            common = min(track.correlated_variances[k] for track in kept_tracks)
             # The pooled test judges the same weighted mean, with each sensor's
             # pooled noise: Var = Σ w²·σ_pooled² / (Σ w)².
-            pooled_variance = sum(
-                w * w * (track.pooled_stderrs[k] ** 2 - track.correlated_variances[k])
-                for w, track in zip(weights, kept_tracks, strict=True)
-            )
-            fills = [track.fills[k] for track in kept_tracks]
+            total = weighted = pooled_variance = 0.0
+            common = math.inf
+            fill_min, fill_max = math.inf, -math.inf
+            dof = 0
+            pooled_dof = None
+            for (_, slope, stderr), row in zip(kept, voters, strict=True):
+                w = 1.0 / stderr**2
+                total += w
+                weighted += w * slope
+                correlated = row[5][k]
+                if correlated < common:
+                    common = correlated
+                pooled_variance += w * w * (row[6][k] ** 2 - correlated)
+                fill = row[7][k]
+                fill_min = fill if fill < fill_min else fill_min
+                fill_max = fill if fill > fill_max else fill_max
+                dof += row[1][k] - 2
+                pooled_dof = row[8] if pooled_dof is None or row[8] < pooled_dof else pooled_dof
             e.windows.append(k)
-            e.slopes.append(
-                sum(w * slope for w, (_, slope, _) in zip(weights, kept, strict=True)) / total
-            )
-            e.stderrs.append(math.sqrt(1.0 / total + common))
-            e.pooled_stderrs.append(math.sqrt(pooled_variance / (total * total) + common))
-            e.fills.append(0.0 if min(fills) == 0.0 else max(fills))
-            e.dofs.append(sum(track.counts[k] - 2 for track in kept_tracks))
-            e.pooled_dofs.append(min(track.pooled_dof for track in kept_tracks))
+            e.slopes.append(weighted / total)
+            e.stderrs.append(sqrt(1.0 / total + common))
+            e.pooled_stderrs.append(sqrt(pooled_variance / (total * total) + common))
+            e.fills.append(0.0 if fill_min == 0.0 else fill_max)
+            e.dofs.append(dof)
+            e.pooled_dofs.append(pooled_dof or 0)
             e.used.append(tuple(sensor_id for sensor_id, _, _ in kept))
             e.suspect.append(suspect)
         return e
@@ -371,6 +470,7 @@ class ZoneDetector:
         candidate_rank = 0
         candidate: tuple[int, tuple[float, float, bool], float] | None = None
         holder, holder_z = -1, -math.inf
+        near: list[int] = []  # windows (the bank's index) halfway to their test
         for i in judged:
             fall = -e.slopes[i] * scale
             if fall < floor:
@@ -389,6 +489,10 @@ class ZoneDetector:
                     passes = True
                     test = (z_pooled, required_pooled, True)
                 holds = holds or z_pooled >= release * required_pooled
+                if z_pooled >= SCREEN_NEAR * required_pooled:
+                    near.append(k)
+            if z >= SCREEN_NEAR * required and (not near or near[-1] != k):
+                near.append(k)
             entered = policy.entered_rank(fall, passes)
             held = policy.held_rank(previous_rank, fall, holds)
             if entered > previous_rank and entered > candidate_rank:
@@ -396,6 +500,10 @@ class ZoneDetector:
             if held > rank or (held == rank and held > 0 and z > holder_z):
                 rank = held
                 holder, holder_z = i, z
+        # Screened between decisions: the shortest window, and those of the screened
+        # ones that came near their test now (a window far from it cannot pass
+        # within an interval unless the shortest, which reacts first, does too).
+        self._watched = [0, *(k for k in near if k in self._screened and k != 0)]
         rule = ""
         if candidate is not None and self._confirmed(candidate_rank, candidate, scale, now_s):
             rank = candidate_rank

@@ -58,13 +58,17 @@ class SensorLines:
         "_pooled",
         "_reference_temperature_k",
         "bank",
+        "correction_stderrs",
+        "corrections",
         "correlated_variances",
         "counts",
         "fills",
         "lag_estimator",
+        "needs_refresh",
         "noise",
         "pooled_dof",
         "pooled_stderrs",
+        "pooled_variance",
         "pressure_pa",
         "slopes",
         "stderrs",
@@ -108,6 +112,15 @@ class SensorLines:
         self.pooled_stderrs = [math.inf] * size  # inf: no pooled test for this window
         self.fills = [0.0] * size  # span / window; 0 while it may not be judged
         self.pooled_dof = 0  # degrees of freedom of the pooled noise
+        # What the last `refresh` took off each window's slope for the thermal lag
+        # (Pa/s) and that correction's uncertainty, and the pooled noise variance:
+        # `screen` judges a window between refreshes with them.
+        self.corrections = [0.0] * size
+        self.correction_stderrs = [0.0] * size
+        self.pooled_variance = 0.0
+        # A sample arrived since the last `refresh` (whose lines depend on this
+        # sensor's own samples only: another sensor's sample leaves them as they are).
+        self.needs_refresh = False
 
     def add(
         self, t_s: float, pressure_pa: float, temperature_c: float, *, learning: bool = True
@@ -135,6 +148,7 @@ class SensorLines:
         self.pressure_pa = pressure_pa
         self.temperature_c = temperature_c
         self.t_s = t_s
+        self.needs_refresh = True
 
     def _lag_uncertainty(self, thermal: ThermalLag) -> float:
         """The relative uncertainty of the configured τ: the configured one until
@@ -147,8 +161,27 @@ class SensorLines:
             return configured
         return (abs(estimate.lag_s - thermal.lag_s) + 2.0 * estimate.stderr_s) / thermal.lag_s
 
+    def screen(self, index: int) -> tuple[float, float, float, int] | None:
+        """Window `index`'s corrected slope now, its own and pooled standard errors and
+        its sample count, with the thermal correction, its uncertainty and the noise
+        model's share as the last `refresh` left them (they change over seconds, the
+        slope with every sample); None where it has no line. A first look between
+        refreshes, not a judgement (`ZoneDetector.decision_due`)."""
+        line = self.bank.line_of(index)
+        if line is None:
+            return None
+        slope, residual_variance, sxx, n = line
+        correlated = self.correlated_variances[index]
+        extra = self.correction_stderrs[index]
+        own = math.sqrt(residual_variance / sxx + correlated + extra * extra)
+        pooled = math.inf
+        if self.pooled_variance > 0.0 and index < len(self.counts) - 1:
+            pooled = math.sqrt(self.pooled_variance / sxx + correlated + extra * extra)
+        return slope - self.corrections[index], own, pooled, n
+
     def refresh(self) -> None:
         """Every window's corrected line and its two standard errors."""
+        self.needs_refresh = False
         bank = self.bank
         bank.refresh()
         counts, slopes, stderrs = bank.counts, bank.slopes, bank.slope_stderrs
@@ -161,6 +194,7 @@ class SensorLines:
         if self._pooled and counts[longest] > 0:
             pooled_variance = bank.residual_variances[longest]
             self.pooled_dof = counts[longest] - 2
+        self.pooled_variance = pooled_variance
         thermal = self.thermal
         model = None
         judgeable = True
@@ -207,6 +241,7 @@ class SensorLines:
         out_counts, out_slopes, out_stderrs = self.counts, self.slopes, self.stderrs
         out_pooled, out_fills = self.pooled_stderrs, self.fills
         out_white, out_correlated = self.white_stderrs, self.correlated_variances
+        out_corrections, out_correction_stderrs = self.corrections, self.correction_stderrs
         sqrt, hypot = math.sqrt, math.hypot
         for k, window_s in enumerate(windows_s):
             n = counts[k]
@@ -272,6 +307,8 @@ class SensorLines:
                 slope -= shift
                 stderr = hypot(stderr, extra)
                 pooled_stderr = hypot(pooled_stderr, extra)
+                out_corrections[k] = shift
+                out_correction_stderrs[k] = extra
             out_slopes[k] = slope
             out_stderrs[k] = stderr
             out_pooled[k] = pooled_stderr

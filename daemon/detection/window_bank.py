@@ -130,6 +130,23 @@ class LineFitBank:
         newest_t = self._times[-1]
         return sums.line(newest_t_s=newest_t, span_s=newest_t - self._times[self._starts[index]])
 
+    def line_of(self, index: int) -> tuple[float, float, float, int] | None:
+        """Window `index`'s (slope, residual variance, Σ(t − t̄)², sample count) now, by
+        `refresh`'s arithmetic but for one window; None where it has no line."""
+        sums = self._sums[index]
+        n = sums.n
+        if n < 3:
+            return None
+        mean_t = sums.st / n
+        mean_y = sums.sy / n
+        sxx = sums.stt - n * mean_t * mean_t
+        if sxx <= 0.0:
+            return None
+        sxy = sums.sty - n * mean_t * mean_y
+        slope = sxy / sxx
+        residual_ss = sums.syy - n * mean_y * mean_y - slope * sxy
+        return slope, (residual_ss if residual_ss > 0.0 else 0.0) / (n - 2), sxx, n
+
     def refresh(self) -> None:
         """Every window's line into `slopes`, `slope_stderrs`, `intercepts_at_last`,
         `counts`, `spans_s`, `sxxs` and `residual_variances`, with no object per

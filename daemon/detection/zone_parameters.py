@@ -53,6 +53,10 @@ class ZoneParameters:
     noise: str = "learned"
     noise_prior: NoiseModel = DEFAULT_NOISE_PRIOR
     sensor_noise_priors: tuple[tuple[str, NoiseModel], ...] = ()  # (sensor id, prior)
+    # The zone is judged once per this much sample time, and at once when a
+    # sample may raise its level (detector.ZoneDetector.decision_due); 0: after
+    # every sample.
+    decision_interval_s: float = 0.0
 
     @property
     def windows_s(self) -> tuple[float, ...]:

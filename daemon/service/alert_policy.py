@@ -58,6 +58,7 @@ def zone_parameters(config: Config) -> list[ZoneParameters]:
             temperature_lag_uncertainty=zone.temperature_lag_uncertainty,
             max_thermal_rate_k_per_s=zone.max_thermal_rate_k_per_s,
             noise=zone.noise,
+            decision_interval_s=zone.decision_interval_s,
             sensor_lags_s=tuple(
                 (sensor.id, sensor.temperature_lag_s)
                 for sensor in config.sensors
@@ -116,13 +117,16 @@ class AlertPolicy:
     def add_sample(
         self, sensor_id: str, t_s: float, pressure_pa: float, temperature_c: float
     ) -> Assessment | None:
-        """One accepted sample: into its zone's detector; the zone's assessment after it."""
+        """One accepted sample: into its zone's detector; the zone's assessment after it
+        when the zone was judged (None between decisions: `decision_interval_s`)."""
         zone_id = self.zone_of[sensor_id]
         detector = self.detectors[zone_id]
         detector.add_sample(sensor_id, t_s, pressure_pa, temperature_c)
         restarted = self._restarted.get(zone_id)
         if restarted is not None and restarted[1] is None:
             self._restarted[zone_id] = restarted = (restarted[0], t_s)
+        if not detector.decision_due(sensor_id):
+            return None
         assessment = detector.assess()
         if assessment is None:
             return None

@@ -379,6 +379,9 @@ class ZoneSettings(_Settings):
     temperature_lag_uncertainty: Annotated[float, Field(ge=0, le=1)] = 0.3
     max_thermal_rate_k_per_s: Annotated[float, Field(ge=0, le=10)] = 0.05
     noise: Literal["learned", "white"] = "learned"
+    # The zone is judged once per this much sample time, and at once when a sample
+    # may raise its level (docs/detection.md "Decision rate"); 0: after every sample.
+    decision_interval_s: Annotated[float, Field(ge=0, le=10)] = 0.1
 
     @field_validator("min_window_s")
     @classmethod
