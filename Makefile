@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: setup test test-fast lint bench bench-detection bench-lag bench-hil bench-outbox bench-compare soak demo clean
+.PHONY: setup test test-fast lint schema bench bench-detection bench-lag bench-hil bench-outbox bench-compare soak demo clean
 
 setup: ## venv, the package with its dev tools, and Mosquitto and PostgreSQL where they are missing
 	./scripts/install-mosquitto
@@ -22,6 +22,9 @@ lint: ## ruff (lint and format) and mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	./scripts/typecheck
+
+schema: ## docs/schema/*.schema.json from the wire contract's models (daemon/delivery/wire/)
+	$(BIN)/python scripts/generate-schema
 
 bench: ## detector cost per sample and memory per window (numbers go in docs/)
 	$(BIN)/python bench/detector_cost.py

@@ -9,61 +9,42 @@ plain line per station each time its picture changes.
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from .delivery.wire import Alert, DocumentError, SensorHealth, WireDocument, parse_document
 from .watch import format_duration, printable
 
 _ORDER = {"critical": 0, "warning": 1, "ok": 2}
+D = TypeVar("D", bound=WireDocument)
 
 
 @dataclass
 class StationView:
     station: str
     status: str = "?"
-    alerts: dict[str, dict[str, Any]] = field(default_factory=dict)  # zone -> latest alert
+    alerts: dict[str, Alert] = field(default_factory=dict)  # zone -> latest alert
     sensors_not_ok: dict[str, str] = field(default_factory=dict)  # sensor -> health
     last_time: str = ""
 
     @property
     def worst_level(self) -> str:
-        levels = [str(a.get("level")) for a in self.alerts.values()] or ["ok"]
-        return min(levels, key=lambda level: _ORDER.get(level, -1))
+        levels = [a.level for a in self.alerts.values()] or ["ok"]
+        return min(levels, key=lambda level: _ORDER[level])
 
-    def open_alerts(self) -> list[tuple[str, dict[str, Any]]]:
+    def open_alerts(self) -> list[tuple[str, Alert]]:
         return sorted(
-            ((zone, a) for zone, a in self.alerts.items() if a.get("level") != "ok"),
-            key=lambda item: (_ORDER.get(str(item[1].get("level")), -1), item[0]),
+            ((zone, a) for zone, a in self.alerts.items() if a.level != "ok"),
+            key=lambda item: (_ORDER[item[1].level], item[0]),
         )
 
 
-def _finite(value: object) -> float | None:
-    """A number fit to print (JSON can carry 1e400, NaN, a 400-digit integer, or text)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def describe_alert(zone: str, alert: dict[str, Any]) -> str:
-    """`chamber CRITICAL 139 sccm hole 0.161 mm reserve 2h02m` (what is missing or not a
-    finite number is left out)."""
-    level = str(alert.get("level", "?")).upper()
-    parts = [f"{zone} {level}"]
-    sccm = _finite(alert.get("leak_rate_sccm"))
-    if sccm is not None:
-        parts.append(f"{sccm:.3g} sccm")
-    hole = _finite(alert.get("hole_diameter_mm"))
-    if hole is not None:
-        parts.append(f"hole {hole:.3f} mm")
-    reserve = _finite(alert.get("reserve_time_s"))
-    if reserve is not None or alert.get("reserve_time_s", 0) is None:
-        parts.append(f"reserve {format_duration(reserve)}")
+def describe_alert(zone: str, alert: Alert) -> str:
+    """`chamber CRITICAL 139 sccm hole 0.161 mm reserve 2h02m` (no hole when not falling)."""
+    parts = [f"{zone} {alert.level.upper()}", f"{alert.leak_rate_sccm:.3g} sccm"]
+    if alert.hole_diameter_mm is not None:
+        parts.append(f"hole {alert.hole_diameter_mm:.3f} mm")
+    parts.append(f"reserve {format_duration(alert.reserve_time_s)}")
     return " ".join(parts)
 
 
@@ -86,19 +67,22 @@ class FleetState:
                 if not payload:  # the daemon cleared a removed zone
                     view.alerts.pop(zone, None)
                 else:
-                    alert = _object(payload)
+                    alert = _parsed(Alert, payload)
                     if alert is None:
                         return None
                     view.alerts[zone] = alert
-                    view.last_time = str(alert.get("time", ""))
+                    view.last_time = alert.time
             case ["sensors", sensor, "health"]:
-                health = _object(payload) if payload else {"health": "ok"}
-                if health is None:
-                    return None
-                if health.get("health") == "ok":
+                if not payload:  # the daemon cleared a removed sensor
                     view.sensors_not_ok.pop(sensor, None)
                 else:
-                    view.sensors_not_ok[sensor] = str(health.get("health"))
+                    health = _parsed(SensorHealth, payload)
+                    if health is None:
+                        return None
+                    if health.health == "ok":
+                        view.sensors_not_ok.pop(sensor, None)
+                    else:
+                        view.sensors_not_ok[sensor] = health.health
             case _:
                 return None
         self.stations[station] = view
@@ -118,12 +102,13 @@ class FleetState:
         )
 
 
-def _object(payload: bytes) -> dict[str, Any] | None:
+def _parsed(model: type[D], payload: bytes) -> D | None:
+    """The document, or None when it is not one (anyone who may publish on the central
+    broker controls these payloads)."""
     try:
-        document = json.loads(payload)
-    except (ValueError, RecursionError):  # not JSON, or nested beyond the parser's stack
+        return parse_document(model, payload)
+    except DocumentError:
         return None
-    return document if isinstance(document, dict) else None
 
 
 def plain_line(view: StationView) -> str:

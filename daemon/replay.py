@@ -30,6 +30,7 @@ from hullwatch.drivers.sensor import Reading
 
 from .delivery.alert_document import alert_document, telemetry_document
 from .delivery.topics import Topics
+from .delivery.wire import Alert, Telemetry
 from .detection.detector import Assessment
 from .detection.physics import KELVIN_AT_0_C
 from .replay_input import InputSample
@@ -44,7 +45,7 @@ TRACE_POINTS: Final = 20_000
 # Points per zone in the report's series.
 REPORT_POINTS: Final = 1_000
 
-Document = tuple[str, dict[str, Any]]  # (topic, payload)
+Document = tuple[str, Alert | Telemetry]  # (topic, payload)
 
 
 class DecimatedSeries:
@@ -244,7 +245,7 @@ class ReplayRun:
             self.traces[assessment.zone_id].alerts.append(
                 AlertRecord(
                     t_s=t_s,
-                    time=document["time"],
+                    time=document.time,
                     level=assessment.level.value,
                     previous_level=assessment.previous_level.value,
                     reason=assessment.reason,
@@ -268,11 +269,10 @@ class ReplayRun:
 
     def alert_lines(self) -> list[str]:
         """What `hullwatch watch` would print."""
-        alert_topics = {self.topics.alert(zone.id) for zone in self.config.zones}
-        return [format_alert(doc) for topic, doc in self.documents if topic in alert_topics]
+        return [format_alert(doc) for _, doc in self.documents if isinstance(doc, Alert)]
 
     def json_lines(self) -> list[str]:
-        return [json.dumps({"topic": topic, "payload": doc}) for topic, doc in self.documents]
+        return [json.dumps({"topic": t, "payload": doc.wire_dict()}) for t, doc in self.documents]
 
     def report(self, recordings: list[Path], config_path: Path) -> dict[str, Any]:
         zones: dict[str, Any] = {}

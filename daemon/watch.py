@@ -9,10 +9,11 @@ import re
 import ssl
 import sys
 import uuid
-from typing import Any, Final, TextIO
+from typing import Final, TextIO
 
 from .delivery.mqtt_errors import MqttError
 from .delivery.mqtt_session import ConnectOptions, MqttSession
+from .delivery.wire import Alert, parse_document
 from .exit_codes import ExitCode
 
 CONNECT_TIMEOUT_S: Final = 10.0
@@ -22,6 +23,8 @@ LEVEL_MARK = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL"}
 # C0, DEL and C1: what a terminal acts on (a new line, ESC sequences that move the cursor).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Anyone who may publish under the prefix controls these documents: ignore, never crash.
+# The model refuses what is not an alert (`DocumentError`, a ValueError, names the field);
+# the rest is the last line of defence.
 _MALFORMED = (ValueError, KeyError, TypeError, ArithmeticError, RecursionError)
 
 
@@ -45,35 +48,33 @@ def format_duration(seconds: float | None) -> str:
     return f"{minutes}m{secs:02d}s"
 
 
-def _plus_minus(stderr: object, spec: str) -> str:
+def _plus_minus(stderr: float | None, spec: str) -> str:
     """` ± e` for an uncertainty the alert carries (daemons before issue 5 send none)."""
     return "" if stderr is None else f" ± {stderr:{spec}}"
 
 
-def format_alert(alert: dict[str, Any]) -> str:
-    hole = alert.get("hole_diameter_mm")
+def format_alert(alert: Alert) -> str:
+    hole = alert.hole_diameter_mm
     hole_text = (
-        "-"
-        if hole is None
-        else f"{hole:.3f}{_plus_minus(alert.get('hole_diameter_stderr_mm'), '.2g')} mm"
+        "-" if hole is None else f"{hole:.3f}{_plus_minus(alert.hole_diameter_stderr_mm, '.2g')} mm"
     )
-    kg_per_day = alert.get("leak_rate_kg_per_day")
+    kg_per_day = alert.leak_rate_kg_per_day
     mass_text = "" if kg_per_day is None else f", {kg_per_day:.3g} kg/day"
-    reserve_s = alert.get("reserve_time_s")
-    reserve_stderr_s = alert.get("reserve_time_stderr_s")
+    reserve_s = alert.reserve_time_s
+    reserve_stderr_s = alert.reserve_time_stderr_s
     reserve_text = format_duration(reserve_s)
     if reserve_s is not None and reserve_stderr_s is not None:
         reserve_text += f" ± {format_duration(reserve_stderr_s)}"
-    leak_stderr = _plus_minus(alert.get("leak_rate_stderr_pa_m3_per_s"), ".2g")
+    leak_stderr = _plus_minus(alert.leak_rate_stderr_pa_m3_per_s, ".2g")
     return (
-        f"{alert['time']} {alert['station']}/{alert['zone']} "
-        f"{LEVEL_MARK.get(alert['level'], alert['level'])} (was {alert['previous_level']}) "
-        f"P {alert['pressure_pa']:.1f} Pa  "
-        f"dP/dt {alert['dpdt_pa_per_s']:+.4g} ± {alert['dpdt_stderr_pa_per_s']:.2g} Pa/s  "
-        f"leak {alert['leak_rate_pa_m3_per_s']:.3g}{leak_stderr} Pa·m³/s "
-        f"({alert['leak_rate_sccm']:.3g} sccm{mass_text})  "
+        f"{alert.time} {alert.station}/{alert.zone} "
+        f"{LEVEL_MARK[alert.level]} (was {alert.previous_level}) "
+        f"P {alert.pressure_pa:.1f} Pa  "
+        f"dP/dt {alert.dpdt_pa_per_s:+.4g} ± {alert.dpdt_stderr_pa_per_s:.2g} Pa/s  "
+        f"leak {alert.leak_rate_pa_m3_per_s:.3g}{leak_stderr} Pa·m³/s "
+        f"({alert.leak_rate_sccm:.3g} sccm{mass_text})  "
         f"hole {hole_text}  reserve {reserve_text}  "
-        f"#{alert['seq']} {alert['reason']}"
+        f"#{alert.seq} {alert.reason}"
     )
 
 
@@ -143,11 +144,11 @@ def _print_alert(topic: str, payload: bytes, as_json: bool, out: TextIO) -> bool
     if not payload:
         return False
     try:
-        alert = json.loads(payload)
-        if not isinstance(alert, dict):
-            raise ValueError("not a JSON object")
-        # json.dumps writes ASCII only; a number beyond float range came in as inf.
-        line = json.dumps(alert) if as_json else printable(format_alert(alert))
+        alert = parse_document(Alert, payload)
+        # The fields the alert carried (an older daemon's lacks some); json.dumps writes
+        # ASCII only, every control character escaped.
+        fields = alert.model_dump(mode="json", exclude_unset=True)
+        line = json.dumps(fields) if as_json else printable(format_alert(alert))
     except _MALFORMED as exc:
         reason = printable(f"{type(exc).__name__}: {exc}")[:200]
         print(

@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Literal, TextIO
 
+from hullwatch.daemon.delivery.wire import Alert, SensorHealth, Telemetry
 from hullwatch.daemon.service.service import Daemon
 from hullwatch.daemon.settings.config import Config
 from hullwatch.drivers.bus import I2CBus
@@ -58,7 +59,7 @@ class RecordingPublisher:
         self._clock = clock
         self._seq = 0
         self.alerts: list[Observed] = []
-        self.health: list[Observed] = []
+        self.health: list[tuple[float, SensorHealth]] = []
         self.telemetry_count = 0
         self.connected = True
         self.state = "recording"
@@ -68,16 +69,16 @@ class RecordingPublisher:
         self._seq += 1
         return self._seq
 
-    def publish_alert(self, zone_id: str, document: dict[str, Any]) -> None:
+    def publish_alert(self, zone_id: str, document: Alert) -> None:
         self.alerts.append(Observed(self._clock(), document))
 
     def when_stored(self, callback: Callable[[], object]) -> None:
         callback()  # nothing to wait for: nothing is stored
 
-    def publish_health(self, sensor_id: str, document: dict[str, Any]) -> None:
-        self.health.append(Observed(self._clock(), document))
+    def publish_health(self, sensor_id: str, document: SensorHealth) -> None:
+        self.health.append((self._clock(), document))
 
-    def publish_telemetry(self, zone_id: str, document: dict[str, Any]) -> None:
+    def publish_telemetry(self, zone_id: str, document: Telemetry) -> None:
         self.telemetry_count += 1
 
     async def run(self) -> None:
@@ -178,10 +179,7 @@ async def _run(
     if stats is not None:
         stats.samples_taken = sum(poller.samples_taken for poller in daemon.pollers)
         stats.samples_accepted = sum(poller.samples_accepted for poller in daemon.pollers)
-        stats.health = [
-            (h.t_s, h.document["sensor"], h.document["health"], h.document["reason"])
-            for h in recorder.health
-        ]
+        stats.health = [(t_s, h.sensor, h.health, h.reason) for t_s, h in recorder.health]
     return RunResult(
         scenario=name,
         mode="accelerated",

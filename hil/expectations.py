@@ -34,9 +34,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from hullwatch.daemon.delivery.wire import Alert
 
 LEVEL_RANK = {"ok": 0, "warning": 1, "critical": 2}
 
@@ -75,15 +77,15 @@ class Observed:
     """An alert the daemon published, at simulated time `t_s`."""
 
     t_s: float
-    document: dict[str, Any]
+    document: Alert
 
     @property
     def zone(self) -> str:
-        return str(self.document["zone"])
+        return self.document.zone
 
     @property
     def level(self) -> str:
-        return str(self.document["level"])
+        return self.document.level
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +127,7 @@ def _judge_one(
         loud = [a for a in zone_alerts if e.after_s <= a.t_s <= until_s and a.level != "ok"]
         if loud:
             first = loud[0]
-            detail = f"{first.level} at {first.t_s:.1f} s: {first.document.get('reason', '')}"
+            detail = f"{first.level} at {first.t_s:.1f} s: {first.document.reason}"
             return Verdict(e.describe(), False, detail, {"alerts": float(len(loud))})
         return Verdict(e.describe(), True, "no alert", {"alerts": 0.0})
     if e.kind == "clear":
@@ -135,8 +137,8 @@ def _judge_one(
         return Verdict(e.describe(), False, "no alert to judge", {})
     newest = judged[-1]
     truth = truth_at(e.zone, newest.t_s)
-    reported_rate = float(newest.document["leak_rate_pa_m3_per_s"])
-    reported_hole = newest.document.get("hole_diameter_mm")
+    reported_rate = newest.document.leak_rate_pa_m3_per_s
+    reported_hole = newest.document.hole_diameter_mm
     # Signed relative errors (the report says which way), judged by their size.
     rate_error = (
         reported_rate / truth.leak_rate_pa_m3_per_s - 1.0
@@ -144,7 +146,7 @@ def _judge_one(
         else float("inf")  # the zone has no hole: whatever it reports is wrong
     )
     hole_error = (
-        float(reported_hole) / truth.hole_diameter_mm - 1.0
+        reported_hole / truth.hole_diameter_mm - 1.0
         if reported_hole is not None and truth.hole_diameter_mm > 0
         else float("inf")
     )

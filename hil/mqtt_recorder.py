@@ -9,10 +9,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+
+from hullwatch.daemon.delivery.wire import WireDocument, parse_document
+
+D = TypeVar("D", bound=WireDocument)
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,11 @@ class Received:
 
     def json(self) -> Any:
         return json.loads(self.payload)
+
+    def document(self, model: type[D]) -> D:
+        """The payload as a document of the wire contract (`wire.Alert`, ...), read as a
+        subscriber reads it; `wire.DocumentError` names what is wrong with it."""
+        return parse_document(model, self.payload)
 
 
 class MqttRecorder:

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from hullwatch.daemon.delivery.wire import Alert
+
 from .broker import MosquittoBroker
 from .expectations import Observed
 from .hil_config import HIL_PREFIX, HIL_STATION, daemon_config, to_toml
@@ -74,7 +76,7 @@ def run_realtime(
         if broker is not None:
             broker.stop()
     alerts = [
-        Observed(message.at_s - start_s, message.json())
+        Observed(message.at_s - start_s, message.document(Alert))
         for message in recorder.messages
         if not message.retain  # a shared broker may hold an earlier run's alerts
     ]

@@ -38,7 +38,7 @@ class RunResult:
             "wall_time_s": round(self.wall_time_s, 2),
             "passed": self.passed,
             "verdicts": [asdict(verdict) for verdict in self.verdicts],
-            "alerts": [{"t_s": round(a.t_s, 3), **a.document} for a in self.alerts],
+            "alerts": [{"t_s": round(a.t_s, 3), **a.document.wire_dict()} for a in self.alerts],
             "events": self.events,
             "logs": self.logs,
         }

@@ -43,6 +43,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from hullwatch.daemon.delivery.outbox import Outbox
 from hullwatch.daemon.delivery.publisher import Publisher
+from hullwatch.daemon.delivery.wire import Alert, parse_document
 from hullwatch.daemon.service.service import Daemon
 from hullwatch.daemon.settings.config import Config
 
@@ -210,7 +211,7 @@ class _CountingSubscriber:
                 return
             if message.retain:
                 return  # the retained picture republished at a (re)connect: seen before
-            seq = json.loads(message.payload)["seq"]
+            seq = parse_document(Alert, message.payload).seq
             if seq > self.highest_seq:
                 self.delivered += 1
                 self.highest_seq = seq

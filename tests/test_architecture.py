@@ -120,7 +120,7 @@ def _daemon_target(path: Path, module: str, level: int) -> str | None:
 @pytest.mark.parametrize("room", sorted(FORBIDDEN))
 def test_each_room_keeps_to_its_side_of_the_flow(room: str) -> None:
     wrong = []
-    for path in sorted((ROOT / "daemon" / room).glob("*.py")):
+    for path in sorted((ROOT / "daemon" / room).rglob("*.py")):  # sub-packages too (wire/)
         for line, module, level in _imports(path):
             target = _daemon_target(path, module, level)
             if target is None:

@@ -15,7 +15,6 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, Final
 
 import structlog
@@ -23,14 +22,18 @@ import structlog
 from ..settings.config import MqttSettings
 from .outbox import Entry, Kind, Outbox, alert_kind
 from .topics import Topics
+from .wire import (
+    Alert,
+    DeliveryReport,
+    SensorHealth,
+    Telemetry,
+    WireDocument,
+    utc_time,
+)
 
 log = structlog.get_logger("hullwatch.mqtt")
 
 DELIVERY_TOPIC_LEVEL: Final = "delivery"  # <prefix>/<station>/delivery
-
-
-def compact_json(document: dict[str, Any]) -> str:
-    return json.dumps(document, separators=(",", ":"))
 
 
 class DeliveryQueue:
@@ -69,23 +72,17 @@ class DeliveryQueue:
         """The next alert `seq`: persistent with a durable outbox, never going backwards."""
         return self.outbox.next_seq()
 
-    def publish_alert(self, zone_id: str, document: dict[str, Any]) -> None:
+    def publish_alert(self, zone_id: str, document: Alert) -> None:
         """Queued in the outbox (on disk once `when_stored` says so); published at QoS 1,
         retained."""
-        seq = document.get("seq")
-        self._store(
-            alert_kind(document.get("kind")),
-            self.topics.alert(zone_id),
-            document,
-            seq if isinstance(seq, int) and not isinstance(seq, bool) else None,
-        )
+        self._store(alert_kind(document.kind), self.topics.alert(zone_id), document, document.seq)
 
     def when_stored(self, callback: Callable[[], object]) -> None:
         """Call `callback` on the event loop once every alert and health document handed
         over so far is on disk (the outbox writes off the loop: `Outbox.when_durable`)."""
         self.outbox.when_durable(callback)
 
-    def publish_health(self, sensor_id: str, document: dict[str, Any]) -> None:
+    def publish_health(self, sensor_id: str, document: SensorHealth) -> None:
         """Retained at QoS 1, delivered in order with the alerts."""
         self._store(Kind.HEALTH, self.topics.health(sensor_id), document, None)
 
@@ -96,14 +93,14 @@ class DeliveryQueue:
         self._current.pop(topic, None)
         self._add(Kind.HEALTH, topic, "", None)
 
-    def publish_telemetry(self, zone_id: str, document: dict[str, Any]) -> None:
+    def publish_telemetry(self, zone_id: str, document: Telemetry) -> None:
         if len(self._telemetry) == self._telemetry.maxlen:
             self.telemetry_dropped += 1
-        self._telemetry.append((self.topics.telemetry(zone_id), compact_json(document)))
+        self._telemetry.append((self.topics.telemetry(zone_id), document.wire_json()))
         self.work.set()
 
-    def _store(self, kind: Kind, topic: str, document: dict[str, Any], seq: int | None) -> None:
-        payload = compact_json(document)
+    def _store(self, kind: Kind, topic: str, document: WireDocument, seq: int | None) -> None:
+        payload = document.wire_json()
         self._current[topic] = payload
         self._add(kind, topic, payload, seq)
 
@@ -149,34 +146,34 @@ class DeliveryQueue:
     def idle(self) -> bool:
         return self.outbox.head() is None and not self._telemetry
 
-    def report_if_due(self) -> dict[str, Any] | None:
+    def report_if_due(self) -> DeliveryReport | None:
         """The delivery report when one is due (after a connect, a drop, or once the backlog
         the last report showed has drained); `report_published` after its PUBACK."""
         if self._reported_pending and self.outbox.head() is None:
             self.report_due = True
         return self.delivery_report() if self.report_due else None
 
-    def report_published(self, report: dict[str, Any]) -> None:
+    def report_published(self, report: DeliveryReport) -> None:
         self.report_due = False
-        self._reported_pending = report["pending"]
+        self._reported_pending = report.pending
 
-    def delivery_report(self) -> dict[str, Any]:
+    def delivery_report(self) -> DeliveryReport:
         """The document on `<prefix>/<station>/delivery` (docs/delivery.md)."""
         outbox = self.outbox
-        return {
-            "station": self._station,
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "durable": outbox.path is not None,
-            "pending": len(outbox),
-            "pending_alerts": outbox.pending_alerts(),
-            "max_messages": outbox.max_messages,
-            "seq": outbox.seq,
-            "alerts_dropped": outbox.alerts_dropped,
-            "health_dropped": outbox.health_dropped,
-            "not_durable": outbox.not_durable,
-            "telemetry_dropped": self.telemetry_dropped,
-            "damaged_outbox": None if outbox.quarantined is None else str(outbox.quarantined),
-        }
+        return DeliveryReport(
+            station=self._station,
+            time=utc_time(),
+            durable=outbox.path is not None,
+            pending=len(outbox),
+            pending_alerts=outbox.pending_alerts(),
+            max_messages=outbox.max_messages,
+            seq=outbox.seq,
+            alerts_dropped=outbox.alerts_dropped,
+            health_dropped=outbox.health_dropped,
+            not_durable=outbox.not_durable,
+            telemetry_dropped=self.telemetry_dropped,
+            damaged_outbox=None if outbox.quarantined is None else str(outbox.quarantined),
+        )
 
     def close_owned_outbox(self) -> None:
         if self._owns_outbox:

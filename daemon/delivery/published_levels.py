@@ -7,7 +7,6 @@ alert's `previous_level` from what subscribers were last told, not from `ok`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
 import structlog
@@ -15,6 +14,7 @@ import structlog
 from ..detection.levels import Level
 from .outbox import Outbox
 from .topics import Topics
+from .wire import Alert, DocumentError, parse_document
 
 log = structlog.get_logger("hullwatch.daemon")
 
@@ -22,9 +22,10 @@ log = structlog.get_logger("hullwatch.daemon")
 def published_levels(outbox: Outbox, topics: Topics, zone_ids: Iterable[str]) -> dict[str, Level]:
     """Per zone of the configuration, the level of the last alert queued on its topic.
 
-    Zones that never published are absent. A stored document that does not parse
-    (written by hand, or by another program) is logged and the zone is absent: its
-    next alert chains from `ok`, as before this was stored.
+    Zones that never published are absent. A stored document that is not an alert of the
+    wire contract (written by hand, by another program, or of another schema version) is
+    logged and the zone is absent: its next alert chains from `ok`, as before this was
+    stored.
     """
     levels: dict[str, Level] = {}
     for zone_id in zone_ids:
@@ -33,16 +34,15 @@ def published_levels(outbox: Outbox, topics: Topics, zone_ids: Iterable[str]) ->
         if payload is None:
             continue
         try:
-            document = json.loads(payload)
-            level = Level(document["level"])
-        except (ValueError, TypeError, KeyError) as exc:
+            alert = parse_document(Alert, payload)
+        except DocumentError as exc:
             log.error(
                 "the last alert stored for a zone is unreadable: its level is not carried over",
                 zone=zone_id,
                 topic=topic,
                 path=str(outbox.path),
-                error=repr(exc),
+                error=str(exc),
             )
             continue
-        levels[zone_id] = level
+        levels[zone_id] = Level(alert.level)
     return levels

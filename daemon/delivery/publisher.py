@@ -29,10 +29,11 @@ from typing import Final
 
 import structlog
 
-from .delivery_queue import DeliveryQueue, compact_json
+from .delivery_queue import DeliveryQueue
 from .mqtt_diagnosis import diagnose
 from .mqtt_errors import MqttError, TlsFilesError
 from .mqtt_session import ConnectOptions, MqttSession, Will
+from .wire import OFFLINE, ONLINE
 
 log = structlog.get_logger("hullwatch.mqtt")
 
@@ -102,7 +103,7 @@ class Publisher(DeliveryQueue):
     async def _connected_session(self, session: MqttSession) -> None:
         self.connected = self._session_connected = True
         log.info("connected to broker", host=self.settings.host, port=self.settings.port)
-        await session.publish_acknowledged(self.topics.status, "online", retain=True)
+        await session.publish_acknowledged(self.topics.status, ONLINE.payload, retain=True)
         self.report_due = True
         for topic, payload in self.retained_picture():
             await session.publish_acknowledged(topic, payload, retain=True)
@@ -117,7 +118,7 @@ class Publisher(DeliveryQueue):
         for task in done:
             task.result()  # raises the MqttError that ended the session
         if self._stopping.is_set():
-            await session.publish_acknowledged(self.topics.status, "offline", retain=True)
+            await session.publish_acknowledged(self.topics.status, OFFLINE.payload, retain=True)
             log.info("published offline, disconnecting")
 
     async def _drain(self, session: MqttSession) -> None:
@@ -138,7 +139,7 @@ class Publisher(DeliveryQueue):
     async def _publish_report_if_due(self, session: MqttSession) -> None:
         report = self.report_if_due()
         if report is not None:
-            payload = compact_json(report)
+            payload = report.wire_json()
             await session.publish_acknowledged(self.delivery_topic, payload, retain=True)
             self.report_published(report)
 
@@ -158,7 +159,7 @@ class Publisher(DeliveryQueue):
             mqtt5=s.protocol == "5",
             username=s.username,
             password=s.password.get_secret_value() if s.password is not None else None,
-            will=Will(self.topics.status, "offline", qos=1, retain=True),
+            will=Will(self.topics.status, OFFLINE.payload, qos=1, retain=True),
             tls_context=self._tls_context(),
         )
 

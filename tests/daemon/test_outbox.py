@@ -31,7 +31,9 @@ from hullwatch.daemon.delivery.outbox import (
     alert_kind,
 )
 from hullwatch.daemon.delivery.publisher import Publisher
+from hullwatch.daemon.delivery.wire import Alert
 from hullwatch.daemon.settings.config import MqttSettings
+from hullwatch.hil.fleet_load import station_alert, station_health, station_telemetry
 
 MAX = 100  # the smallest bound the configuration allows
 WAIT_S = 10.0  # generous: only a stalled loop or a lost write reaches it
@@ -387,6 +389,12 @@ def test_filling_up_is_warned_once(tmp_path: Path) -> None:
 # --- the publisher on top of it -----------------------------------------------------
 
 
+def _alert_document(zone: str, seq: int, event_id: str) -> Alert:
+    """A level change; `event_id` as the test names it (the drop log shows what is stored)."""
+    alert = station_alert("s", zone, seq)
+    return alert.model_copy(update={"event_id": event_id, "kind": "level_change"})
+
+
 def _publisher(outbox: Outbox | None, **settings: Any) -> Publisher:
     return Publisher(
         MqttSettings(topic_prefix="p", **settings), station="s", zone_ids=["z"], outbox=outbox
@@ -397,8 +405,8 @@ def test_publisher_seq_and_alerts_persist_across_publishers(tmp_path: Path) -> N
     outbox = _open(tmp_path)
     publisher = _publisher(outbox)
     seq = publisher.next_seq()
-    publisher.publish_alert("z", {"event_id": "e1", "seq": seq, "kind": "level_change"})
-    publisher.publish_health("a", {"health": "ok"})
+    publisher.publish_alert("z", _alert_document("z", seq, "e1"))
+    publisher.publish_health("a", station_health("s", "z", "a"))
     assert [row[2] for row in _rows(tmp_path)] == ["p/s/zones/z/alert", "p/s/sensors/a/health"]
     outbox.close()
 
@@ -407,8 +415,8 @@ def test_publisher_seq_and_alerts_persist_across_publishers(tmp_path: Path) -> N
         publisher = _publisher(outbox)
         assert publisher.next_seq() == seq + 1
         report = publisher.delivery_report()
-        assert report["durable"] is True
-        assert (report["pending"], report["pending_alerts"]) == (2, 1)
+        assert report.durable is True
+        assert (report.pending, report.pending_alerts) == (2, 1)
         assert publisher.delivery_topic == "p/s/delivery"
     finally:
         outbox.close()
@@ -417,7 +425,7 @@ def test_publisher_seq_and_alerts_persist_across_publishers(tmp_path: Path) -> N
 def test_publisher_without_an_outbox_keeps_the_old_constructor_working() -> None:
     publisher = Publisher(MqttSettings(), station="s", zone_ids=["z"])
     assert publisher.next_seq() == 1
-    assert publisher.delivery_report()["durable"] is False
+    assert publisher.delivery_report().durable is False
     assert publisher.outbox.max_messages == MqttSettings().outbox_max_messages
 
 
@@ -427,22 +435,20 @@ def test_publisher_logs_every_dropped_alert_loudly(tmp_path: Path) -> None:
     try:
         with capture_logs() as logs:
             for seq in range(1, MAX + 3):
-                publisher.publish_alert(
-                    f"z{seq}", {"event_id": f"e{seq}", "seq": seq, "kind": "level_change"}
-                )
+                publisher.publish_alert(f"z{seq}", _alert_document(f"z{seq}", seq, f"e{seq}"))
         dropped = [e for e in logs if e["event"] == "outbox full: dropped an alert"]
         assert [(e["seq"], e["event_id"], e["log_level"]) for e in dropped] == [
             (1, "e1", "error"),
             (2, "e2", "error"),
         ]
-        assert publisher.delivery_report()["alerts_dropped"] == 2
+        assert publisher.delivery_report().alerts_dropped == 2
     finally:
         outbox.close()
 
 
 def test_telemetry_is_bounded_per_zone_and_drops_are_counted() -> None:
     publisher = _publisher(None, telemetry_buffer_per_zone=3)
-    for i in range(10):
-        publisher.publish_telemetry("z", {"i": i})
+    for _ in range(10):
+        publisher.publish_telemetry("z", station_telemetry("s", "z"))
     assert publisher.telemetry_dropped == 7
     assert len(publisher.outbox) == 0  # telemetry never enters the outbox

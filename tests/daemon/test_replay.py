@@ -124,8 +124,8 @@ def test_json_documents_are_the_daemons(
     for i in range(200):
         router.add_sample("a", i / 50, 100_000.0 + (i % 3), 21.0)
     assessment = router.latest["hull"]
-    alert_keys = set(alert_document(assessment, station="bench", seq=1, kind="update"))
-    telemetry_keys = set(telemetry_document(assessment, station="bench", lags={}))
+    alert_keys = set(alert_document(assessment, station="bench", seq=1, kind="update").wire_dict())
+    telemetry_keys = set(telemetry_document(assessment, station="bench", lags={}).wire_dict())
 
     alerts = [d for d in documents if d["topic"] == "hwtest/bench/zones/hull/alert"]
     telemetry = [d for d in documents if d["topic"] == "hwtest/bench/zones/hull/telemetry"]

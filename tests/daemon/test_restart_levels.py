@@ -7,6 +7,7 @@ outbox is the real SQLite one under a temporary state_dir, and kill -9 is real.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import signal
@@ -25,6 +26,7 @@ from hullwatch.daemon.detection.assessment import Assessment
 from hullwatch.daemon.detection.levels import Level
 from hullwatch.daemon.service.alert_policy import AlertPolicy
 from hullwatch.daemon.settings.config import Config, load_config
+from hullwatch.hil.fleet_load import station_alert
 
 RATE_HZ = 50.0
 WINDOW_S = 16.0  # the longest window of the bank: a release waits for half of it
@@ -177,8 +179,9 @@ def test_a_stored_ok_changes_nothing(config: Config) -> None:
 # --- what the outbox keeps ------------------------------------------------------------
 
 
-def _document(seq: int, level: str, kind: str = "level_change") -> str:
-    return json.dumps({"seq": seq, "kind": kind, "level": level, "zone": "hull"})
+@functools.cache  # one event_id and time per (seq, level): the same text when asked again
+def _document(seq: int, level: str) -> str:
+    return station_alert("bench", "hull", seq, level=Level(level)).wire_json()
 
 
 def test_the_last_alert_per_topic_outlives_its_delivery_and_the_process(tmp_path: Path) -> None:
@@ -215,14 +218,16 @@ def test_clearing_a_retained_alert_forgets_its_level(tmp_path: Path) -> None:
 def test_the_level_queued_right_before_kill_9_is_kept(tmp_path: Path) -> None:
     child = textwrap.dedent(
         f"""
-        import json, os, signal
+        import os, signal
         from pathlib import Path
         from hullwatch.daemon.delivery.outbox import Kind, Outbox
+        from hullwatch.daemon.detection.levels import Level
+        from hullwatch.hil.fleet_load import station_alert
         outbox = Outbox.open(Path({str(tmp_path)!r}), max_messages=100)
-        for level in ("warning", "critical"):
+        for level in (Level.WARNING, Level.CRITICAL):
             seq = outbox.next_seq()
-            document = {{"seq": seq, "kind": "level_change", "level": level}}
-            outbox.add(Kind.ALERT, {ALERT_TOPIC!r}, json.dumps(document), seq=seq)
+            document = station_alert("bench", "hull", seq, level=level).wire_json()
+            outbox.add(Kind.ALERT, {ALERT_TOPIC!r}, document, seq=seq)
         os.kill(os.getpid(), signal.SIGKILL)
         """
     )

@@ -7,9 +7,15 @@ from typing import Any
 
 import pytest
 
+from hullwatch.daemon.delivery.wire import Alert
 from hullwatch.daemon.watch import _print_alert, format_alert
 
 ALERT: dict[str, Any] = {
+    "schema": 1,
+    "event_id": "3c1f6a52-4b0e-4d5e-9a51-0d2f1c7e9b10",
+    "kind": "level_change",
+    "temperature_c": 21.5,
+    "sensors": ["bmp-a"],
     "time": "2026-11-26T05:00:00.000Z",
     "station": "iss",
     "zone": "module",
@@ -34,24 +40,26 @@ UNCERTAINTIES = {
 }
 
 
+def _format(document: dict[str, Any]) -> str:
+    return format_alert(Alert.model_validate(document))
+
+
 def test_an_alert_with_uncertainties_shows_each_one() -> None:
-    line = format_alert({**ALERT, **UNCERTAINTIES})
+    line = _format({**ALERT, **UNCERTAINTIES})
     assert "leak 41.2 ± 5.5 Pa·m³/s (2.44e+04 sccm, 42.1 kg/day)" in line
     assert "hole 2.010 ± 0.13 mm" in line
     assert "reserve 2d07h ± 8h20m" in line
 
 
 def test_an_alert_from_an_older_daemon_shows_the_figures_alone() -> None:
-    line = format_alert(ALERT)
+    line = _format(ALERT)
     assert "leak 41.2 Pa·m³/s (2.44e+04 sccm)" in line
     assert "hole 2.010 mm" in line
     assert "reserve 2d07h  #3" in line
 
 
 def test_no_hole_and_no_reserve_when_not_falling() -> None:
-    line = format_alert(
-        {**ALERT, **UNCERTAINTIES, "hole_diameter_mm": None, "reserve_time_s": None}
-    )
+    line = _format({**ALERT, **UNCERTAINTIES, "hole_diameter_mm": None, "reserve_time_s": None})
     assert "hole -  reserve ∞  #3" in line
 
 

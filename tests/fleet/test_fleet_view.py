@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import subprocess
 from pathlib import Path
 
@@ -16,8 +15,9 @@ from rich.console import Console
 
 from hullwatch.daemon.detection.levels import Level
 from hullwatch.daemon.fleet_view import FleetState, plain_line, render_table
+from hullwatch.daemon.service.poller import Health
 from hullwatch.hil.broker import MosquittoBroker
-from hullwatch.hil.fleet_load import alert_message
+from hullwatch.hil.fleet_load import alert_message, health_message
 from hullwatch.hil.processes import hullwatch_command
 from tests.daemon.test_fuzz_inputs import PAYLOADS
 
@@ -31,8 +31,8 @@ def _fleet() -> FleetState:
     state.update(topic, payload.encode())
     topic, payload, _ = alert_message("lab-1", "airlock", 2)
     state.update(topic, payload.encode())
-    health = {"health": "degraded", "sensor": "bmp-a"}
-    state.update("hullwatch/lab-1/sensors/bmp-a/health", json.dumps(health).encode())
+    _, health = health_message("lab-1", "airlock", "bmp-a", health=Health.DEGRADED, reason="stuck")
+    state.update("hullwatch/lab-1/sensors/bmp-a/health", health.encode())
     return state
 
 
@@ -50,7 +50,8 @@ def test_a_released_alert_a_cleared_zone_and_a_recovered_sensor_leave_the_pictur
     topic, payload, _ = alert_message("lab-1", "airlock", 3, level=Level.OK)
     state.update(topic, payload.encode())
     state.update("hullwatch/lab-3/zones/chamber/alert", b"")
-    state.update("hullwatch/lab-1/sensors/bmp-a/health", b'{"health": "ok"}')
+    _, health = health_message("lab-1", "airlock", "bmp-a", health=Health.OK)
+    state.update("hullwatch/lab-1/sensors/bmp-a/health", health.encode())
     assert plain_line(state.stations["lab-1"]) == "lab-1 online OK | no alert"
     assert plain_line(state.stations["lab-3"]) == "lab-3 online OK | no alert"
 

@@ -167,7 +167,7 @@ def _run(transport: Transport) -> tuple[list[tuple[float, dict[str, Any]]], Acce
     assert result.passed, result.summary()
     volatile = {"event_id", "time"}  # a fresh UUID and the wall clock
     alerts = [
-        (alert.t_s, {k: v for k, v in alert.document.items() if k not in volatile})
+        (alert.t_s, {k: v for k, v in alert.document.wire_dict().items() if k not in volatile})
         for alert in result.alerts
     ]
     # Each run serves its bus at a socket in a temporary directory of its own.

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from hullwatch.daemon.delivery.wire import Alert
+from hullwatch.daemon.detection.levels import Level
 from hullwatch.hil.expectations import Expectation, Observed, Truth, judge
+from hullwatch.hil.fleet_load import station_alert
+
+
+def _alert(level: str, **figures: float) -> Alert:
+    """An alert of zone `node` at `level`, with `figures` in place of the simulated ones."""
+    return station_alert("s", "node", 2, level=Level(level)).model_copy(update=figures)
 
 
 def _alerts(*levels: tuple[float, str]) -> list[Observed]:
-    return [Observed(t_s, {"zone": "node", "level": level}) for t_s, level in levels]
+    return [Observed(t_s, _alert(level)) for t_s, level in levels]
 
 
 def _verdict(expectation: dict[str, object], alerts: list[Observed]) -> tuple[bool, str]:
@@ -114,17 +122,7 @@ def test_a_warning_standing_before_the_event_fails_a_warning_expectation_met_by_
 def test_an_estimate_reports_its_errors_with_their_sign() -> None:
     (verdict,) = judge(
         [Expectation.model_validate({"zone": "node", "kind": "estimate", "after_s": 10.0})],
-        [
-            Observed(
-                20.0,
-                {
-                    "zone": "node",
-                    "level": "warning",
-                    "leak_rate_pa_m3_per_s": 0.5,
-                    "hole_diameter_mm": 1.1,
-                },
-            )
-        ],
+        [Observed(20.0, _alert("warning", leak_rate_pa_m3_per_s=0.5, hole_diameter_mm=1.1))],
         duration_s=300.0,
         truth_at=lambda zone, t_s: Truth(1.0, 1.0),
     )

@@ -14,6 +14,7 @@ from hullwatch.hil.broker import MosquittoBroker
 from hullwatch.hil.mqtt_recorder import MqttRecorder, Received
 from hullwatch.hil.processes import ManagedProcess
 
+from ..wire_schemas import check_payload
 from .station import StartStation, chamber_config, chamber_scenario
 
 pytestmark = pytest.mark.integration
@@ -141,6 +142,8 @@ def test_leak_is_alerted_and_state_survives_a_broker_restart(
         lambda m: m.topic == STATUS_TOPIC and m.payload == b"offline", 10, "offline at shutdown"
     )
     assert offline.payload == b"offline"
+    for message in [*recorder.messages, *live.messages, *late.messages]:
+        check_payload(message.topic, message.payload)  # the alerts and status: the contract
     log_lines = [json.loads(line) for line in running_daemon.log_text().splitlines() if line]
     assert any(
         line.get("event") == "alert" and line.get("level") == "warning" for line in log_lines

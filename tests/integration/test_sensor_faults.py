@@ -11,6 +11,7 @@ import pytest
 from hullwatch.hil.broker import MosquittoBroker
 from hullwatch.hil.mqtt_recorder import MqttRecorder, Received
 
+from ..wire_schemas import check_payload
 from .station import StartStation
 
 pytestmark = pytest.mark.integration
@@ -157,6 +158,8 @@ def test_faults_are_reported_as_health_and_never_as_a_leak(
         station.stop()
     alerts = [m for m in recorder.messages if m.topic.endswith("/alert")]
     assert alerts == [], [m.payload for m in alerts]
+    for message in recorder.messages:  # status, health, telemetry, delivery: the contract
+        check_payload(message.topic, message.payload)
     log = [json.loads(line) for line in daemon.log_text().splitlines() if line.startswith("{")]
     assert any(line["event"] == "spike rejected" and line["sensor"] == "b" for line in log)
     initialised_b = [
