@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/compare_trees.py                   # before = BEFORE_REF
     .venv/bin/python bench/compare_trees.py --before a183ad4 --rounds 3
+    .venv/bin/python bench/compare_trees.py --before 778538b --after measure-13
 
 Each round runs, for each tree in turn (the order alternates: A B, B A, …, so a
 machine that slows down during the run weighs on both alike):
@@ -125,13 +126,21 @@ def measure(pythonpath: str, hours: float) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default=BEFORE_REF, help=f"git ref (default {BEFORE_REF})")
+    parser.add_argument(
+        "--after", default=None, help="git ref (default: this checkout's working tree)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--hours", type=float, default=0.25, help="hil_speed's simulated hours")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hullwatch-compare-") as tmp:
+        after = (
+            str(_namespace(ROOT, Path(tmp) / "after"))
+            if args.after is None
+            else _tree_at(args.after, Path(tmp) / "after")
+        )
         trees = {
             f"before ({args.before})": _tree_at(args.before, Path(tmp) / "before"),
-            "after (this checkout)": str(_namespace(ROOT, Path(tmp) / "after")),
+            f"after ({args.after or 'this checkout'})": after,
         }
         figures: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
         for round_index in range(args.rounds):

@@ -242,7 +242,7 @@ class Daemon:
         # Into the outbox first, and logged once it is on disk (the outbox's writer thread
         # fsyncs it): an alert in the log is on disk.
         self.publisher.publish_alert(assessment.zone_id, document)
-        fields = dict(document)
+        fields = document.wire_dict()
         # structlog's own `level` key is the log level; keep the alert's apart.
         fields["alert_level"] = fields.pop("level")
         self.publisher.when_stored(lambda: log_method("alert", **fields))

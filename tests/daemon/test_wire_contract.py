@@ -38,8 +38,8 @@ from hullwatch.daemon.delivery.wire.schema import DOCUMENTS, schema_text
 from hullwatch.daemon.detection.assessment import Assessment
 from hullwatch.daemon.detection.lag_estimate import LagEstimate
 from hullwatch.daemon.detection.levels import Level
+from hullwatch.daemon.service.alert_policy import AlertPolicy
 from hullwatch.daemon.service.poller import Health
-from hullwatch.daemon.service.zone_router import ZoneRouter
 from hullwatch.daemon.settings.config import MqttSettings, load_config
 from hullwatch.hil.fleet_load import station_alert, station_health, station_telemetry
 from tests.daemon.test_restart_levels import CONFIG as ONE_SENSOR
@@ -96,7 +96,7 @@ def _assessments(tmp_path: Path) -> list[tuple[Assessment, str]]:
     path = tmp_path / "bench.toml"
     path.write_text(CONFIG)
     alerts: list[tuple[Assessment, str]] = []
-    router = ZoneRouter(load_config(path, {}), lambda a, kind, t_s: alerts.append((a, kind)))
+    router = AlertPolicy(load_config(path, {}), lambda a, kind, t_s: alerts.append((a, kind)))
     rng = random.Random(5)
     seen: list[tuple[Assessment, str]] = []
     pressure_pa = 100_000.0
