@@ -146,6 +146,9 @@ class Bmp3Simulator:
         self._ready_at = 0.0
         self._forced_due_s: float | None = None
         self._normal_first_s: float | None = None  # end of the first normal-mode conversion
+        # Burst reads that reached the pressure data: a driver's readings, counted
+        # where they are served (bench/e2e.py compares processes by it).
+        self.pressure_reads = 0
         self._normal_period_s = 0.0
         self._normal_done = 0
         self._filtered: dict[str, float | None] = {"pressure": None, "temperature": None}
@@ -285,6 +288,7 @@ class Bmp3Simulator:
             out[r.REG_STATUS - start] &= ~r.STATUS_CMD_RDY
         if start <= r.REG_PRESSURE_DATA + 2 and end > r.REG_PRESSURE_DATA:
             regs[r.REG_STATUS] &= ~r.STATUS_DRDY_PRESS
+            self.pressure_reads += 1
         if start <= r.REG_TEMPERATURE_DATA + 2 and end > r.REG_TEMPERATURE_DATA:
             regs[r.REG_STATUS] &= ~r.STATUS_DRDY_TEMP
         if start <= r.REG_EVENT < end:

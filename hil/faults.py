@@ -23,7 +23,10 @@ from .i2c_bus import I2CDevice, I2CTransferError
 
 
 class SimulatedChip(I2CDevice, Protocol):
-    """What chip-level faults act on; every sensor simulator has these."""
+    """What chip-level faults act on; every sensor simulator has these, and counts the
+    pressure readings it served."""
+
+    pressure_reads: int
 
     def freeze_output(self, frozen: bool) -> None: ...
 

@@ -187,6 +187,10 @@ class Ms5611Simulator:
         self.set_prom(DEFAULT_PROM if prom is None else prom)
         self._busy_until_s = -math.inf
         self._conversion: _Conversion | None = None
+        # ADC READs that returned a pressure (D1) result: a driver's readings, counted
+        # where they are served (bench/e2e.py compares processes by it).
+        self.pressure_reads = 0
+        self._result_channel: Channel | None = None
         self._result: int | None = None  # latched, not yet read
         self._answer = b""  # for the next read
         self.spoiled_conversions = 0
@@ -296,6 +300,8 @@ class Ms5611Simulator:
         else:
             self._answer = self._result.to_bytes(ADC_RESULT_LENGTH, "big")
             self._result = None
+            if self._result_channel is Channel.D1:
+                self.pressure_reads += 1
 
     def _load_prom(self) -> None:
         self._prom = self._stored_prom
@@ -309,6 +315,7 @@ class Ms5611Simulator:
         if conversion is not None and now + _TIME_EPSILON_S >= conversion.ends_s:
             self._conversion = None
             self._result = self._latch(conversion)
+            self._result_channel = conversion.channel
 
     def _latch(self, conversion: _Conversion) -> int:
         if conversion.spoiled:

@@ -66,6 +66,15 @@ async def serve(*, scenario_path: Path, socket_path: Path, scenario: Any) -> Non
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+
+    def report_reads() -> None:
+        # SIGUSR1: the pressure readings each chip served so far (bench/e2e.py).
+        reads = {
+            f"0x{address:02x}": chip.pressure_reads for address, chip in sorted(world.chips.items())
+        }
+        log.info("simulator counts", pressure_reads=reads)
+
+    loop.add_signal_handler(signal.SIGUSR1, report_reads)
     try:
         while not stop.is_set():
             # The chambers advance lazily on every conversion; this tick makes
