@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from hullwatch.analysis.exact_line import exact_line, relative_error
 from hullwatch.daemon.detection.linear_fit import SlidingLineFit
 from hullwatch.daemon.detection.window_bank import LineFitBank, geometric_windows
 
@@ -126,3 +127,71 @@ def test_each_window_measures_its_white_noise_from_second_differences() -> None:
         bank.add(t, rng.gauss(0.0, 2.0))
     bank.refresh()
     assert bank.noise_variances[1] == pytest.approx(4.0, rel=0.4)
+
+
+@pytest.mark.parametrize(
+    ("windows", "seconds", "fall_pa_s", "gaps", "check_every_s", "slope_rel", "variance_rel"),
+    [
+        # 101 325 Pa with 0.01 Pa of noise a day into the run (t ≈ 86 400 s).
+        (geometric_windows(1.0, 120.0, 2**0.5), 800.0, 0.0, False, 37.3, 1e-8, 1e-10),
+        # A steep fall: 30 Pa/s around 0.01 Pa of noise. Σ(y − ȳ)² − slope·Σ(t − t̄)(y − ȳ)
+        # cancels 9 digits in any window (the per-window sums this replaced: 1.9·10⁻³).
+        (geometric_windows(1.0, 120.0, 2**0.5), 800.0, -30.0, False, 37.3, 1e-8, 5e-3),
+        # Gaps of 0.3 s to 500 s (longer than the longest window and than a rebase).
+        (geometric_windows(1.0, 120.0, 2**0.5), 800.0, -0.5, True, 37.3, 1e-8, 1e-6),
+        # The 1 s window in a 3600 s buffer at 50 Hz, through two moves of the origin:
+        # the 1 s window sits up to 3 h from it (the per-window sums: 10⁻¹²).
+        ((1.0, 60.0, 3600.0), 3 * 3600.0 + 600.0, -0.01, False, 503.0, 3e-5, 1e-6),
+    ],
+)
+def test_the_shared_totals_keep_the_digits_of_exact_arithmetic(
+    windows: tuple[float, ...],
+    seconds: float,
+    fall_pa_s: float,
+    gaps: bool,
+    check_every_s: float,
+    slope_rel: float,
+    variance_rel: float,
+) -> None:
+    """Slopes, residual variances and second-difference noise of every window agree
+    with exact rational arithmetic over the window's samples (50 Hz, the times a
+    day into the run, where the common origin is far from the newest samples and
+    near), and no slope is off by more than 10⁻⁵ of its standard error.
+    bench/bank_cost.py prints these errors beside the per-window sums'."""
+    bank = LineFitBank(windows)
+    rng = random.Random(21)
+    t = 86_400.0
+    held: list[tuple[float, float]] = []
+    samples = int(seconds * 50.0)
+    checks = set(range(0, samples, int(check_every_s * 50.0)))
+    worst = {"slope": 0.0, "slope/stderr": 0.0, "variance": 0.0, "noise": 0.0}
+    for k in range(samples):
+        t += 0.02
+        if gaps and k % 2000 == 1999:
+            t += (0.3, 30.0, 130.0, 500.0)[(k // 2000) % 4]
+        value = 101_325.0 + fall_pa_s * (t - 86_400.0) + rng.gauss(0.0, 0.01)
+        bank.add(t, value)
+        held.append((t, value))
+        if k not in checks:
+            continue
+        del held[: len(held) - len(bank)]  # the samples the longest window holds
+        bank.refresh()
+        for index, window_s in enumerate(windows):
+            inside = [(ti, yi) for ti, yi in held if ti >= t - window_s]
+            if len(inside) < 3:
+                assert bank.counts[index] == 0
+                continue
+            assert bank.counts[index] == len(inside)
+            slope, variance, noise = exact_line(inside)
+            got = bank.slopes[index]
+            worst["slope"] = max(worst["slope"], relative_error(got, slope))
+            slope_error = abs(got - float(slope)) / bank.slope_stderrs[index]
+            worst["slope/stderr"] = max(worst["slope/stderr"], slope_error)
+            worst["variance"] = max(
+                worst["variance"], relative_error(bank.residual_variances[index], variance)
+            )
+            worst["noise"] = max(worst["noise"], relative_error(bank.noise_variances[index], noise))
+    assert worst["slope"] < slope_rel, worst
+    assert worst["slope/stderr"] < 1e-5, worst
+    assert worst["variance"] < variance_rel, worst
+    assert worst["noise"] < 1e-8, worst
