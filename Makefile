@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: setup test test-fast lint schema bench bench-detection bench-lag bench-hil bench-outbox bench-compare soak demo clean
+.PHONY: setup test test-fast lint schema bench bench-detection bench-lag bench-hil bench-outbox bench-compare bench-e2e soak demo clean
 
 setup: ## venv, the package with its dev tools, and Mosquitto and PostgreSQL where they are missing
 	./scripts/install-mosquitto
@@ -43,6 +43,9 @@ bench-outbox: ## the outbox's fsync and a 25 Hz poller: loop lateness, writer th
 
 bench-compare: ## before/after on one machine in one run: CPU per sample and alert latency of BEFORE (a git ref, default in bench/compare_trees.py) and this checkout
 	$(BIN)/python bench/compare_trees.py $(if $(BEFORE),--before $(BEFORE)) $(ARGS)
+
+bench-e2e: ## the daemon against a bare read loop on the simulator, two BMP390 at 50 Hz: CPU per sample and ratio, RSS, alert latency (~5 min; docs/performance.md)
+	$(BIN)/python bench/e2e.py $(ARGS)
 
 soak: ## 24 simulated hours through the daemon, publisher, outbox and Mosquitto: memory and open files
 	$(BIN)/python bench/soak.py
