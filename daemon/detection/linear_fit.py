@@ -114,6 +114,26 @@ class SlidingLineFit:
         return self._sums.line(newest_t_s=newest_t_s, span_s=newest_t_s - self._samples[0][0])
 
 
+def centred_line(
+    n: float, st: float, sy: float, stt: float, sty: float, syy: float
+) -> tuple[float, float, float, float, float] | None:
+    """(slope, residual variance, Σ(t − t̄)², t̄, ȳ) from the running sums of n samples
+    (t and y about any origin); None with fewer than three samples or no spread in time.
+    The one place this arithmetic is written: a window's line and its screen agree."""
+    if n < 3:
+        return None
+    mean_t = st / n
+    mean_y = sy / n
+    sxx = stt - n * mean_t * mean_t
+    if sxx <= 0.0:
+        return None
+    sxy = sty - n * mean_t * mean_y
+    syy_centred = syy - n * mean_y * mean_y
+    slope = sxy / sxx
+    residual_variance = max(syy_centred - slope * sxy, 0.0) / (n - 2)
+    return slope, residual_variance, sxx, mean_t, mean_y
+
+
 def line_from_sums(
     *,
     n: float,
@@ -132,17 +152,10 @@ def line_from_sums(
     origin (t0, y0); `newest_t` is the newest sample's time from t0. None with fewer
     than three samples or no spread in time.
     """
-    if n < 3:
+    line = centred_line(n, st, sy, stt, sty, syy)
+    if line is None:
         return None
-    mean_t = st / n
-    mean_y = sy / n
-    sxx = stt - n * mean_t * mean_t
-    if sxx <= 0.0:
-        return None
-    sxy = sty - n * mean_t * mean_y
-    syy_centred = syy - n * mean_y * mean_y
-    slope = sxy / sxx
-    residual_variance = max(syy_centred - slope * sxy, 0.0) / (n - 2)
+    slope, residual_variance, sxx, mean_t, mean_y = line
     return LineFit(
         slope=slope,
         slope_stderr=math.sqrt(residual_variance / sxx),

@@ -52,7 +52,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Sequence
 
-from .linear_fit import LineFit, line_from_sums
+from .linear_fit import LineFit, centred_line, line_from_sums
 
 # The common origin moves once the newest sample is this many longest windows
 # from it (see the module's note on rounding): a rebuild of the held samples'
@@ -197,17 +197,11 @@ class LineFitBank:
         if not self._times:
             return None
         n, st, sy, stt, sty, syy = self._sums(index)
-        if n < 3:
+        line = centred_line(n, st, sy, stt, sty, syy)
+        if line is None:
             return None
-        mean_t = st / n
-        mean_y = sy / n
-        sxx = stt - n * mean_t * mean_t
-        if sxx <= 0.0:
-            return None
-        sxy = sty - n * mean_t * mean_y
-        slope = sxy / sxx
-        residual_ss = syy - n * mean_y * mean_y - slope * sxy
-        return slope, (residual_ss if residual_ss > 0.0 else 0.0) / (n - 2), sxx, n
+        slope, residual_variance, sxx, _, _ = line
+        return slope, residual_variance, sxx, n
 
     def refresh(self) -> None:
         """Every window's line into `slopes`, `slope_stderrs`, `intercepts_at_last`,
