@@ -35,7 +35,7 @@ from .detection.detector import Assessment
 from .detection.physics import KELVIN_AT_0_C
 from .replay_input import InputSample
 from .service.alert_policy import AlertPolicy
-from .service.sample_guard import SampleGuard
+from .service.sample_guard import guards_for
 from .settings.config import Config
 from .watch import format_alert
 
@@ -157,14 +157,7 @@ class ReplayRun:
         self._told_no_temperature = False
         self._seq = 0
         self._stuck: set[str] = set()
-        self._guards = {
-            sensor.id: SampleGuard(
-                spike_threshold_pa=sensor.spike_threshold_pa,
-                stuck_samples=sensor.stuck_samples,
-                spike_noise_multiple=sensor.spike_noise_multiple,
-            )
-            for sensor in config.sensors
-        }
+        self._guards = guards_for(config.sensors)
         # Per sensor: T_ref in °C (stands in for a missing temperature: q = P) and in K.
         zones = {zone.id: zone for zone in config.zones}
         self._reference_k = {

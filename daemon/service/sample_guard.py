@@ -28,10 +28,13 @@ NOISE_WARMUP_SAMPLES have been seen only the fixed threshold applies.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from hullwatch.drivers.sensor import Reading
+
+from ..settings.config import SensorSettings
 
 NOISE_AVERAGE_SAMPLES = 512
 NOISE_WARMUP_SAMPLES = 64
@@ -151,3 +154,16 @@ class SampleGuard:
         self._noise_samples += 1
         weight = 1.0 / min(self._noise_samples, NOISE_AVERAGE_SAMPLES)
         self._noise_variance_pa2 += weight * (variance - self._noise_variance_pa2)
+
+
+def guards_for(sensors: Iterable[SensorSettings]) -> dict[str, SampleGuard]:
+    """One guard per configured sensor, by sensor id, as its settings ask (the daemon's
+    pollers and `hullwatch replay` guard alike)."""
+    return {
+        sensor.id: SampleGuard(
+            spike_threshold_pa=sensor.spike_threshold_pa,
+            stuck_samples=sensor.stuck_samples,
+            spike_noise_multiple=sensor.spike_noise_multiple,
+        )
+        for sensor in sensors
+    }

@@ -30,7 +30,7 @@ from .noise_keeper import NoiseKeeper
 from .noise_store import NoiseStore
 from .poller import Health, Sample, SensorPoller
 from .recording import Recorder
-from .sample_guard import SampleGuard
+from .sample_guard import guards_for
 from .sd_notify import Notifier
 from .sensors import SensorFactory
 from .supervisor import Supervisor
@@ -91,14 +91,7 @@ class Daemon:
         self.detectors = self.zones.detectors
         self._zone_of = self.zones.zone_of
         self.recorder = Recorder.for_config(config) if config.recording.enabled else None
-        self._guards = {
-            sensor.id: SampleGuard(
-                spike_threshold_pa=sensor.spike_threshold_pa,
-                stuck_samples=sensor.stuck_samples,
-                spike_noise_multiple=sensor.spike_noise_multiple,
-            )
-            for sensor in config.sensors
-        }
+        self._guards = guards_for(config.sensors)
         # `open_bus`: the I2C transports; an accelerated HIL run reaches its bus in-process.
         self._factory = SensorFactory(config.sensors, open_bus=open_bus)
         self.pollers = [
