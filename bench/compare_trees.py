@@ -95,7 +95,7 @@ def _namespace(source: Path, into: Path) -> Path:
 def _run(pythonpath: str, *args: str) -> str:
     result = subprocess.run(
         [sys.executable, *args],
-        env={"PYTHONPATH": pythonpath, "PATH": "/usr/local/bin:/usr/bin:/bin"},
+        env={**os.environ, "PYTHONPATH": pythonpath},
         capture_output=True,
         text=True,
         cwd=ROOT,
